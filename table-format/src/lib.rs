@@ -1,0 +1,15 @@
+//! Floe's table-format library: Apache Iceberg tables as data and as operations.
+//!
+//! Map of the crate:
+//! - [`spec`]: the pure data model of the Iceberg spec (types, schemas, values, transforms,
+//!   partition specs, sort orders, snapshots, refs, table metadata, table properties) and the
+//!   commit language (`TableRequirement`, `TableUpdate`) with the validating metadata builder.
+//!   No I/O happens there.
+//! - [`expr`]: predicates over table columns, and their projection through partition transforms.
+//! - [`error`]: the crate's typed error, with a kind that says whether a retry can help.
+
+pub mod error;
+pub mod expr;
+pub mod spec;
+
+pub use error::{Error, ErrorKind, Result};
