@@ -3,8 +3,18 @@
 //! - [`types`], [`schema`]: data types and schemas.
 //! - [`values`]: single values and their binary and JSON forms.
 //! - [`transform`]: partition transforms.
+//! - [`partition`], [`sort`]: partition specs and sort orders.
+//! - [`snapshot`], [`statistics`]: snapshots, refs, logs, statistics files, encryption keys.
+//! - [`properties`]: typed table properties.
+//! - [`table_metadata`]: table metadata for format versions 1 to 3.
 
+pub mod partition;
+pub mod properties;
 pub mod schema;
+pub mod snapshot;
+pub mod sort;
+pub mod statistics;
+pub mod table_metadata;
 pub mod transform;
 pub mod types;
 pub mod values;
@@ -13,3 +23,8 @@ pub use schema::{Schema, SchemaBuilder};
 pub use transform::Transform;
 pub use types::{ListType, MapType, NestedField, PrimitiveType, StructType, Type};
 pub use values::Datum;
+pub use partition::{PartitionField, PartitionSpec, UnboundPartitionField, UnboundPartitionSpec};
+pub use properties::TableProperties;
+pub use snapshot::{Operation, Snapshot, SnapshotReference, SnapshotRetention, Summary};
+pub use sort::{NullOrder, SortDirection, SortField, SortOrder};
+pub use table_metadata::{FormatVersion, TableMetadata};
