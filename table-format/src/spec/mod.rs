@@ -7,7 +7,9 @@
 //! - [`snapshot`], [`statistics`]: snapshots, refs, logs, statistics files, encryption keys.
 //! - [`properties`]: typed table properties.
 //! - [`table_metadata`]: table metadata for format versions 1 to 3.
+//! - [`update`], [`builder`]: the commit language and the validating metadata builder.
 
+pub mod builder;
 pub mod partition;
 pub mod properties;
 pub mod schema;
@@ -17,14 +19,17 @@ pub mod statistics;
 pub mod table_metadata;
 pub mod transform;
 pub mod types;
+pub mod update;
 pub mod values;
 
-pub use schema::{Schema, SchemaBuilder};
-pub use transform::Transform;
-pub use types::{ListType, MapType, NestedField, PrimitiveType, StructType, Type};
-pub use values::Datum;
+pub use builder::{BuildResult, TableMetadataBuilder, apply_commit};
 pub use partition::{PartitionField, PartitionSpec, UnboundPartitionField, UnboundPartitionSpec};
 pub use properties::TableProperties;
+pub use schema::{Schema, SchemaBuilder};
 pub use snapshot::{Operation, Snapshot, SnapshotReference, SnapshotRetention, Summary};
 pub use sort::{NullOrder, SortDirection, SortField, SortOrder};
 pub use table_metadata::{FormatVersion, TableMetadata};
+pub use transform::Transform;
+pub use types::{ListType, MapType, NestedField, PrimitiveType, StructType, Type};
+pub use update::{TableCommit, TableRequirement, TableUpdate};
+pub use values::Datum;

@@ -284,7 +284,8 @@ impl TableProperties {
                 _ => {
                     if let Some(col) = k.strip_prefix("write.metadata.metrics.column.") {
                         let mode = v.parse().map_err(|e: Error| e.context(k))?;
-                        p.write_metadata_metrics_columns.insert(col.to_string(), mode);
+                        p.write_metadata_metrics_columns
+                            .insert(col.to_string(), mode);
                     }
                 }
             }
@@ -306,7 +307,10 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -352,7 +356,10 @@ mod tests {
             ("write.metadata.compression-codec", "zstd"),
         ] {
             let err = TableProperties::try_from_map(&map(&[(k, v)])).unwrap_err();
-            assert!(err.message().contains(k) || err.message().contains(v), "{k}: {err}");
+            assert!(
+                err.message().contains(k) || err.message().contains(v),
+                "{k}: {err}"
+            );
         }
     }
 }

@@ -132,8 +132,8 @@ impl TableMetadata {
     /// Parse metadata JSON from bytes (see [`TableMetadata::from_json`]).
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        let wire: wire::TableMetadataWire = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| {
+        let wire: wire::TableMetadataWire =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 Error::invalid(format!("invalid table metadata at '{path}': {inner}"))
@@ -372,7 +372,9 @@ impl TableMetadata {
         }
         // Partition specs.
         if self.partition_specs.is_empty() {
-            return Err(Error::invalid("table metadata field 'partition-specs' is empty"));
+            return Err(Error::invalid(
+                "table metadata field 'partition-specs' is empty",
+            ));
         }
         let mut ids = std::collections::HashSet::new();
         for s in &self.partition_specs {
@@ -407,7 +409,8 @@ impl TableMetadata {
                 )));
             }
         }
-        if self.default_sort_order_id != 0 && self.sort_order_by_id(self.default_sort_order_id).is_none()
+        if self.default_sort_order_id != 0
+            && self.sort_order_by_id(self.default_sort_order_id).is_none()
         {
             return Err(Error::invalid(format!(
                 "table metadata field 'default-sort-order-id' is {} but there is no such sort order",
@@ -496,7 +499,9 @@ impl TableMetadata {
                     ));
                 }
                 Some(n) if n < 0 => {
-                    return Err(Error::invalid("table metadata field 'next-row-id' is negative"));
+                    return Err(Error::invalid(
+                        "table metadata field 'next-row-id' is negative",
+                    ));
                 }
                 _ => {}
             }
@@ -751,7 +756,8 @@ mod wire {
 
             let (sort_orders, default_sort_order_id) = if v1 {
                 (
-                    self.sort_orders.unwrap_or_else(|| vec![SortOrder::unsorted()]),
+                    self.sort_orders
+                        .unwrap_or_else(|| vec![SortOrder::unsorted()]),
                     self.default_sort_order_id.unwrap_or(0),
                 )
             } else {

@@ -85,3 +85,14 @@ pub fn first_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
         _ => Some(format!("{path}: {a} vs {b}")),
     }
 }
+
+/// Drop v1's deprecated `partition-spec` and `schema` mirrors: pyiceberg 0.12 leaves
+/// `partition-spec` as it was at creation while Java (and Floe) mirror the default spec.
+pub fn strip_v1_mirrors(v: &mut Value) {
+    if v["format-version"] == 1
+        && let Some(m) = v.as_object_mut()
+    {
+        m.remove("partition-spec");
+        m.remove("schema");
+    }
+}

@@ -9,11 +9,15 @@ use crate::common::{first_difference, golden_metadata_files, normalize};
 #[test]
 fn pyiceberg_metadata_round_trips_without_loss() {
     let files = golden_metadata_files();
-    assert!(files.len() >= 40, "expected the golden files, found {}", files.len());
+    assert!(
+        files.len() >= 40,
+        "expected the golden files, found {}",
+        files.len()
+    );
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
-        let md = TableMetadata::from_json(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let md =
+            TableMetadata::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let out = md.to_json().unwrap();
         let mut original = normalize(&serde_json::from_str::<Value>(&text).unwrap());
         let mut written = normalize(&serde_json::from_str::<Value>(&out).unwrap());
@@ -26,7 +30,10 @@ fn pyiceberg_metadata_round_trips_without_loss() {
                 written["partition-spec"],
                 serde_json::to_value(default_spec.fields()).unwrap()
             );
-            assert_eq!(written["schema"], serde_json::to_value(md.current_schema()).unwrap());
+            assert_eq!(
+                written["schema"],
+                serde_json::to_value(md.current_schema()).unwrap()
+            );
             for v in [&mut original, &mut written] {
                 let m = v.as_object_mut().unwrap();
                 m.remove("partition-spec");
