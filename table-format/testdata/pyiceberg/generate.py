@@ -20,6 +20,9 @@ branches/tags, properties, statistics, snapshot expiry ...). Outputs, next to th
 ``<scenario>/manifest.json``
     Original file names, the step that produced each file, and any step pyiceberg
     could not perform (with the error).
+``v3_model/`` and ``commits/v3_model/``
+    Format-version 3 goldens pyiceberg cannot write through its catalogs, produced by its
+    metadata model and commit path without data files; see generate_v3.py.
 ``commits/<scenario>/NNN-<step>.json``
     One file per ``commit_table`` call: ``{"base": <metadata before, or null when the
     table did not exist yet>, "request": <CommitTableRequest exactly as pyiceberg's REST
@@ -615,6 +618,17 @@ def scenario_v1_upgrade(catalog: Catalog, name: str, format_version: int) -> Non
     sc.finish()
 
 
+def scenario_v3_model(catalog: Catalog, name: str, format_version: int) -> None:
+    """Format-version 3 through pyiceberg's metadata model and commit path, metadata only.
+
+    pyiceberg 0.12 cannot write v3 tables (see v3_partitioned / v3_create_transaction); the
+    sibling generate_v3.py gets v3 metadata out of pyiceberg's own code, see its docstring.
+    """
+    import generate_v3  # next to this file, so on sys.path when run as a script
+
+    generate_v3.scenario_v3_model(sys.modules[__name__], catalog, name, format_version)
+
+
 SCENARIOS: list[tuple[Callable[[Catalog, str, int], None], str, int]] = [
     (scenario_partitioned, "v2_partitioned", 2),
     (scenario_partitioned, "v3_partitioned", 3),
@@ -622,6 +636,7 @@ SCENARIOS: list[tuple[Callable[[Catalog, str, int], None], str, int]] = [
     (scenario_create_transaction, "v2_create_transaction", 2),
     (scenario_create_transaction, "v3_create_transaction", 3),
     (scenario_v1_upgrade, "v1_upgraded_to_v2", 1),
+    (scenario_v3_model, "v3_model", 3),
 ]
 
 

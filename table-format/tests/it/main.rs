@@ -4,4 +4,5 @@
 
 mod common;
 mod golden;
+mod invalid_metadata;
 mod replay;
