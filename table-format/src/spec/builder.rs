@@ -684,8 +684,12 @@ impl TableMetadataBuilder {
         Ok(())
     }
 
-    fn add_snapshot(&mut self, snapshot: Snapshot) -> Result<()> {
+    fn add_snapshot(&mut self, mut snapshot: Snapshot) -> Result<()> {
         let id = snapshot.snapshot_id;
+        if self.md.format_version == FormatVersion::V1 {
+            // v1 has no sequence numbers; clients may still send one (pyiceberg does).
+            snapshot.sequence_number = 0;
+        }
         if self.md.schemas.is_empty() {
             return Err(Error::invalid_update(
                 "add-snapshot: the table has no schema yet; add one first",

@@ -690,8 +690,9 @@ mod wire {
                 required(self.table_uuid, "table-uuid", v)?
             };
             let location = required(self.location, "location", v)?;
+            // v1 has no sequence numbers: everything reads as 0 (as Java's parser does).
             let last_sequence_number = if v1 {
-                self.last_sequence_number.unwrap_or(0)
+                0
             } else {
                 required(self.last_sequence_number, "last-sequence-number", v)?
             };
@@ -794,7 +795,13 @@ mod wire {
                 last_partition_id,
                 properties: self.properties.unwrap_or_default(),
                 current_snapshot_id,
-                snapshots: self.snapshots.unwrap_or_default(),
+                snapshots: {
+                    let mut snapshots = self.snapshots.unwrap_or_default();
+                    if v1 {
+                        snapshots.iter_mut().for_each(|s| s.sequence_number = 0);
+                    }
+                    snapshots
+                },
                 snapshot_log: self.snapshot_log.unwrap_or_default(),
                 metadata_log: self.metadata_log.unwrap_or_default(),
                 sort_orders,

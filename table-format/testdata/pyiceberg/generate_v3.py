@@ -51,6 +51,7 @@ the same bytes.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import uuid
 from collections.abc import Iterator
@@ -70,7 +71,7 @@ from pyiceberg.table.refs import MAIN_BRANCH, SnapshotRefType
 from pyiceberg.table.snapshots import Operation, Snapshot, SnapshotSummaryCollector, Summary, update_snapshot_summaries
 from pyiceberg.table.sorting import NullOrder, SortDirection, SortField, SortOrder
 from pyiceberg.table.statistics import BlobMetadata, StatisticsFile
-from pyiceberg.table.update import AddSnapshotUpdate, AssertRefSnapshotId, SetSnapshotRefUpdate
+from pyiceberg.table.update import AddSnapshotUpdate, AssertRefSnapshotId, AssertTableUUID, SetSnapshotRefUpdate
 from pyiceberg.table.update.snapshot import _new_manifest_list_file_name
 from pyiceberg.transforms import BucketTransform, DayTransform, HourTransform, IdentityTransform, TruncateTransform, YearTransform
 from pyiceberg.typedef import IcebergBaseModel, Record
@@ -148,7 +149,7 @@ class FakeFiles:
         )
 
 
-def commit_snapshot(
+def snapshot_changes(
     table: Table,
     operation: Operation,
     added: list[DataFile] = [],  # noqa: B006 - never mutated
@@ -156,8 +157,8 @@ def commit_snapshot(
     branch: str = MAIN_BRANCH,
     first_row_id: int | None | str = "next-row-id",
     added_rows: int | None | str = "added-records",
-) -> None:
-    """Commit one snapshot the way pyiceberg's _SnapshotProducer does, minus the files.
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The updates and requirements of one snapshot, as pyiceberg's _SnapshotProducer makes them.
 
     ``first_row_id`` / ``added_rows`` default to the table's next-row-id and the number of
     added records; other values are only used to record the commits pyiceberg rejects.
@@ -204,10 +205,25 @@ def commit_snapshot(
     requirements = (
         AssertRefSnapshotId(snapshot_id=metadata.refs[branch].snapshot_id if branch in metadata.refs else None, ref=branch),
     )
-    # Transaction.commit_transaction adds AssertTableUUID and calls catalog.commit_table.
+    return updates, requirements
+
+
+def commit_snapshot(table: Table, operation: Operation, **kwargs: Any) -> None:
+    """Commit a snapshot through pyiceberg's Transaction (which adds assert-table-uuid)."""
     tx = table.transaction()
-    tx._apply(updates, requirements)
+    tx._apply(*snapshot_changes(table, operation, **kwargs))
     tx.commit_transaction()
+
+
+def send_snapshot(table: Table, operation: Operation, **kwargs: Any) -> None:
+    """Send a snapshot commit straight to the catalog, as a REST client would send it.
+
+    For the commits pyiceberg's own Transaction already refuses on the client (it applies
+    the updates locally before committing), so that the catalog-side rejection is captured
+    too. Requirements as Transaction.commit_transaction would send them.
+    """
+    updates, requirements = snapshot_changes(table, operation, **kwargs)
+    table.catalog.commit_table(table, requirements + (AssertTableUUID(uuid=table.metadata.table_uuid),), updates)
 
 
 # --------------------------------------------------------------------------------------
@@ -269,8 +285,12 @@ def scenario_v3_model(g: ModuleType, catalog: Catalog, name: str, format_version
         sc.step("append-2", lambda: append([1, 2]))  # 2, 3
         sc.step("overwrite", lambda: overwrite([2], remove=0))  # 5, 2
         sc.step("delete", lambda: delete(remove=0))  # 7, 0
-        expect_rejection("append-first-row-id-behind-next-row-id", lambda: commit_snapshot(sc.t, Operation.APPEND, added=[files.new(1)], first_row_id=sc.t.metadata.next_row_id - 1))  # type: ignore[attr-defined]
-        expect_rejection("append-without-first-row-id", lambda: commit_snapshot(sc.t, Operation.APPEND, added=[files.new(1)], first_row_id=None))
+        for label, bad_first_row_id in [
+            ("append-first-row-id-behind-next-row-id", sc.t.metadata.next_row_id - 1),  # type: ignore[attr-defined]
+            ("append-without-first-row-id", None),
+        ]:
+            for how, fn in [("transaction", commit_snapshot), ("catalog", send_snapshot)]:
+                expect_rejection(f"{label}-via-{how}", lambda: fn(sc.t, Operation.APPEND, added=[files.new(1)], first_row_id=bad_first_row_id))
 
         def sort_order() -> None:
             with sc.t.update_sort_order() as u:
@@ -381,7 +401,7 @@ def _verify(out: Path, commits: Path) -> list[str]:
     n = 0
     for c in sorted(commits.glob("*.json")):
         cap = json.loads(c.read_text())
-        req = CommitTableRequest.model_validate(cap["request"])
+        req = CommitTableRequest.model_validate(copy.deepcopy(cap["request"]))  # validators mutate their input
         assert json.loads(req.model_dump_json()) == cap["request"], c
         if cap["result"] is not None:
             assert json.dumps(cap["result"], sort_keys=True) in results, f"{c.name}: result is not one of the metadata files"
@@ -436,9 +456,11 @@ def _document(sc: Any, rejections: list[dict[str, str]]) -> None:
         "default_value, update_spec, manage_snapshots, set/remove properties, update_statistics, "
         "rollback_to_snapshot, maintenance.expire_snapshots).",
     ]
-    # Commits pyiceberg refused on purpose; captures are named NNN-<step>.json.
+    # Commits pyiceberg refused on purpose; captures are named NNN-<step>.json. Through a
+    # Transaction pyiceberg refuses before sending anything (no capture); sent to the catalog
+    # directly, the capture holds the request, result null and the error.
     for r in rejections:
-        r["capture"] = next(c for c in manifest["commit-captures"] if c.endswith(f"-{r['step']}.json"))
+        r["capture"] = next((c for c in manifest["commit-captures"] if c.endswith(f"-{r['step']}.json")), None)
     manifest["expected-rejections"] = rejections
     manifest["verification"] = _verify(out, commits)
     with open(manifest_path, "w") as f:
