@@ -249,23 +249,3 @@ impl From<&PartitionSpec> for UnboundPartitionSpec {
         }
     }
 }
-
-// TEMP(merge): replaced by the transform module's full implementation.
-impl Transform {
-    /// Temporary.
-    pub fn result_type(
-        &self,
-        source: &super::types::PrimitiveType,
-    ) -> Result<super::types::PrimitiveType> {
-        use super::types::PrimitiveType as P;
-        Ok(match self {
-            Transform::Bucket(_) | Transform::Year | Transform::Month | Transform::Hour => P::Int,
-            Transform::Day => P::Date,
-            _ => *source,
-        })
-    }
-    /// Temporary.
-    pub fn can_transform(&self, source: &super::types::Type) -> bool {
-        source.is_primitive()
-    }
-}
