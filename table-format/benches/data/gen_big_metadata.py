@@ -248,9 +248,9 @@ def build() -> dict[str, Any]:
         "main": {"snapshot-id": snap_at(-1), "type": "branch"},
         "dev": {"snapshot-id": snap_at(-20), "type": "branch", "max-ref-age-ms": 604_800_000, "max-snapshot-age-ms": 86_400_000, "min-snapshots-to-keep": 10},
         "audit": {"snapshot-id": snap_at(-5), "type": "branch", "min-snapshots-to-keep": 3},
-        "v1.0": {"snapshot-id": snap_at(1_000), "type": "tag"},
-        "v2.0": {"snapshot-id": snap_at(5_000), "type": "tag", "max-ref-age-ms": 31_536_000_000},
-        "release-2024-06": {"snapshot-id": snap_at(9_000), "type": "tag", "max-ref-age-ms": 7_776_000_000},
+        "v1.0": {"snapshot-id": snap_at(N_SNAPSHOTS // 10), "type": "tag"},
+        "v2.0": {"snapshot-id": snap_at(N_SNAPSHOTS // 2), "type": "tag", "max-ref-age-ms": 31_536_000_000},
+        "release-2024-06": {"snapshot-id": snap_at(N_SNAPSHOTS * 9 // 10), "type": "tag", "max-ref-age-ms": 7_776_000_000},
     }
 
     properties = {
@@ -301,8 +301,12 @@ def build() -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out", nargs="?", default="/tmp/floe-big-metadata.json")
+    ap.add_argument("--snapshots", type=int, default=None, help="number of snapshots (default 10,000)")
     ap.add_argument("--check", action="store_true", help="parse the result with pyiceberg's TableMetadataUtil")
     args = ap.parse_args()
+    if args.snapshots is not None:
+        global N_SNAPSHOTS
+        N_SNAPSHOTS = max(args.snapshots, N_SCHEMAS)
     data = json.dumps(build(), separators=(",", ":")).encode("utf-8")
     with open(args.out, "wb") as f:
         f.write(data)

@@ -30,14 +30,20 @@ fn main() {
             "--seconds" => seconds = args.next().and_then(|s| s.parse().ok()).unwrap_or(seconds),
             "--seed" => seed = args.next().and_then(|s| s.parse().ok()).unwrap_or(seed),
             other => {
-                eprintln!("unknown argument {other}; usage: fuzz-metadata [--seconds N] [--seed S]");
+                eprintln!(
+                    "unknown argument {other}; usage: fuzz-metadata [--seconds N] [--seed S]"
+                );
                 std::process::exit(2);
             }
         }
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pyiceberg");
     let (metadata_seeds, commit_seeds) = load_seeds(&dir);
-    assert!(!metadata_seeds.is_empty(), "no seeds under {}", dir.display());
+    assert!(
+        !metadata_seeds.is_empty(),
+        "no seeds under {}",
+        dir.display()
+    );
     let bases: Vec<(TableMetadata, Value)> = commit_seeds
         .iter()
         .filter_map(|c| {
@@ -113,7 +119,10 @@ fn main() {
             // What the builder returns must be valid and must survive a round trip.
             let text = built.metadata.to_json().expect("serializes");
             let again = TableMetadata::from_json(&text).expect("builder output parses");
-            assert!(again == built.metadata, "builder output changed in a round trip");
+            assert!(
+                again == built.metadata,
+                "builder output changed in a round trip"
+            );
             Some(())
         }));
         match outcome {
@@ -138,7 +147,9 @@ fn load_seeds(dir: &Path) -> (Vec<Value>, Vec<Value>) {
     let mut commits = Vec::new();
     let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -146,8 +157,12 @@ fn load_seeds(dir: &Path) -> (Vec<Value>, Vec<Value>) {
                 continue;
             }
             let name = p.to_string_lossy().to_string();
-            let Ok(text) = std::fs::read_to_string(&p) else { continue };
-            let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
+            let Ok(text) = std::fs::read_to_string(&p) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
             if name.ends_with(".metadata.json") {
                 metadata.push(v);
             } else if name.contains("/commits/") {
@@ -187,7 +202,18 @@ fn random_value(rng: &mut fastrand::Rng) -> Value {
         1 => json!(rng.bool()),
         2 => json!(EDGE_NUMBERS[rng.usize(..EDGE_NUMBERS.len())]),
         3 => json!(rng.f64() * 1e6),
-        4 => json!(["", "main", "struct", "bucket[0]", "decimal(99, 2)", "fixed[-1]", "-1", "x"][rng.usize(..8)]),
+        4 => json!(
+            [
+                "",
+                "main",
+                "struct",
+                "bucket[0]",
+                "decimal(99, 2)",
+                "fixed[-1]",
+                "-1",
+                "x"
+            ][rng.usize(..8)]
+        ),
         5 => json!([]),
         6 => json!({}),
         _ => json!({"type": "struct", "fields": []}),

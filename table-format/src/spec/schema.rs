@@ -110,7 +110,26 @@ impl Schema {
 
     /// The highest field id used anywhere in the schema (0 when empty).
     pub fn highest_field_id(&self) -> i32 {
-        self.index().highest_field_id
+        if let Some(idx) = self.index.get() {
+            return idx.highest_field_id;
+        }
+        let mut max = 0;
+        walk_fields(self.fields.fields(), &mut |f| max = max.max(f.id));
+        max
+    }
+
+    /// The first column (by name) whose primitive type needs a format version above `version`.
+    pub fn first_type_needing_version_above(&self, version: u8) -> Option<(String, PrimitiveType)> {
+        let mut found = None;
+        walk_fields(self.fields.fields(), &mut |f| {
+            if found.is_none()
+                && let Some(p) = f.field_type.as_primitive()
+                && p.min_format_version() > version
+            {
+                found = Some((f.name.clone(), *p));
+            }
+        });
+        found
     }
 
     /// Every field id in the schema.
@@ -249,6 +268,26 @@ impl SchemaIndex {
                 self.add(&m.value, Some(owner), full_v.clone(), full_v.clone());
                 self.visit_type(&m.value.field_type, m.value.id, &full_v, short);
             }
+        }
+    }
+}
+
+/// Visit every field at any depth (struct fields, list elements, map keys and values).
+fn walk_fields(fields: &[NestedField], visit: &mut impl FnMut(&NestedField)) {
+    for f in fields {
+        visit_field(f, visit);
+    }
+}
+
+fn visit_field(f: &NestedField, visit: &mut impl FnMut(&NestedField)) {
+    visit(f);
+    match f.field_type.as_ref() {
+        Type::Primitive(_) => {}
+        Type::Struct(s) => walk_fields(s.fields(), visit),
+        Type::List(l) => visit_field(&l.element, visit),
+        Type::Map(m) => {
+            visit_field(&m.key, visit);
+            visit_field(&m.value, visit);
         }
     }
 }

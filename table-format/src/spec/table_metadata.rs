@@ -131,15 +131,24 @@ impl TableMetadata {
 
     /// Parse metadata JSON from bytes (see [`TableMetadata::from_json`]).
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let wire: wire::TableMetadataWire =
-            serde_path_to_error::deserialize(&mut de).map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                Error::invalid(format!("invalid table metadata at '{path}': {inner}"))
-            })?;
-        de.end()
-            .map_err(|e| Error::invalid(format!("trailing data after table metadata: {e}")))?;
+        // The fast path parses without tracking paths; only a failure is parsed again with
+        // path tracking, so that the error can name where in the document it happened.
+        let wire: wire::TableMetadataWire = match serde_json::from_slice(bytes) {
+            Ok(w) => w,
+            Err(plain) => {
+                let mut de = serde_json::Deserializer::from_slice(bytes);
+                let tracked: std::result::Result<wire::TableMetadataWire, _> =
+                    serde_path_to_error::deserialize(&mut de);
+                return Err(match tracked {
+                    Err(e) => {
+                        let path = e.path().to_string();
+                        let inner = e.into_inner();
+                        Error::invalid(format!("invalid table metadata at '{path}': {inner}"))
+                    }
+                    Ok(_) => Error::invalid(format!("invalid table metadata: {plain}")),
+                });
+            }
+        };
         let md = wire.into_metadata()?;
         md.validate()?;
         Ok(md)
@@ -351,17 +360,11 @@ impl TableMetadata {
                     s.highest_field_id()
                 )));
             }
-            for f in s.field_ids() {
-                if let Some(field) = s.field_by_id(f)
-                    && let Some(p) = field.field_type.as_primitive()
-                    && p.min_format_version() > v.as_u8()
-                {
-                    return Err(Error::invalid(format!(
-                        "column '{}' has type {p}, which needs format version {}",
-                        field.name,
-                        p.min_format_version()
-                    )));
-                }
+            if let Some((name, p)) = s.first_type_needing_version_above(v.as_u8()) {
+                return Err(Error::invalid(format!(
+                    "column '{name}' has type {p}, which needs format version {}",
+                    p.min_format_version()
+                )));
             }
         }
         if self.schema_by_id(self.current_schema_id).is_none() {

@@ -171,7 +171,15 @@ fn an_unknown_snapshot_operation_is_refused() {
 
 #[test]
 fn garbage_is_refused_not_panicked_on() {
-    for text in ["", "null", "[]", "{", "{\"format-version\": 2}", "\u{0}", "{\"format-version\": -1}"] {
+    for text in [
+        "",
+        "null",
+        "[]",
+        "{",
+        "{\"format-version\": 2}",
+        "\u{0}",
+        "{\"format-version\": -1}",
+    ] {
         assert!(TableMetadata::from_json(text).is_err(), "{text:?}");
     }
 }
