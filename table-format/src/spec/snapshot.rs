@@ -5,6 +5,8 @@
 //! - [`SnapshotReference`], [`SnapshotRetention`]: branches and tags with retention settings.
 //! - [`SnapshotLogEntry`], [`MetadataLogEntry`]: the two history logs of table metadata.
 
+use std::borrow::Cow;
+
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -39,13 +41,57 @@ impl Operation {
     }
 }
 
+/// Summary keys the spec and the main writers use; parsed keys that match one are shared
+/// instead of allocated, which matters for tables with tens of thousands of snapshots.
+const KNOWN_SUMMARY_KEYS: &[&str] = &[
+    "added-data-files",
+    "added-delete-files",
+    "added-dvs",
+    "added-equality-delete-files",
+    "added-equality-deletes",
+    "added-files-size",
+    "added-position-delete-files",
+    "added-position-deletes",
+    "added-records",
+    "changed-partition-count",
+    "deleted-data-files",
+    "deleted-duplicate-files",
+    "deleted-records",
+    "engine-name",
+    "engine-version",
+    "iceberg-version",
+    "manifests-created",
+    "manifests-kept",
+    "manifests-replaced",
+    "removed-delete-files",
+    "removed-dvs",
+    "removed-equality-delete-files",
+    "removed-equality-deletes",
+    "removed-files-size",
+    "removed-position-delete-files",
+    "removed-position-deletes",
+    "total-data-files",
+    "total-delete-files",
+    "total-equality-deletes",
+    "total-files-size",
+    "total-position-deletes",
+    "total-records",
+];
+
+fn summary_key(k: &str) -> Cow<'static, str> {
+    match KNOWN_SUMMARY_KEYS.iter().find(|known| **known == k) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(k.to_string()),
+    }
+}
+
 /// A snapshot summary: the operation plus string-valued metrics, kept in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Summary {
     /// The operation.
     pub operation: Operation,
     /// Every other summary entry (`added-data-files`, `total-records`, ...), in order.
-    pub properties: Vec<(String, String)>,
+    pub properties: Vec<(Cow<'static, str>, String)>,
 }
 
 impl Summary {
@@ -66,12 +112,11 @@ impl Summary {
     }
 
     /// Set (or replace) summary entry `key`.
-    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = key.into();
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
         let value = value.into();
-        match self.properties.iter_mut().find(|(k, _)| *k == key) {
+        match self.properties.iter_mut().find(|(k, _)| k == key) {
             Some(entry) => entry.1 = value,
-            None => self.properties.push((key, value)),
+            None => self.properties.push((summary_key(key), value)),
         }
     }
 }
@@ -98,11 +143,11 @@ impl<'de> Deserialize<'de> for Summary {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Summary, A::Error> {
                 let mut operation = None;
                 let mut properties = Vec::with_capacity(map.size_hint().unwrap_or(12));
-                while let Some(k) = map.next_key::<String>()? {
+                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
                     if k == "operation" {
                         operation = Some(map.next_value::<Operation>()?);
                     } else {
-                        properties.push((k, map.next_value::<String>()?));
+                        properties.push((summary_key(&k), map.next_value::<String>()?));
                     }
                 }
                 let operation =
