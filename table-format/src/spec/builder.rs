@@ -414,7 +414,15 @@ impl TableMetadataBuilder {
         if let Some(existing) = self.md.schemas.iter().find(|s| s.same_structure(&schema)) {
             let id = existing.schema_id();
             self.last_added_schema_id = Some(id);
-            self.md.last_column_id = new_last;
+            if new_last != self.md.last_column_id {
+                // Reused schema, but a raised last-column-id is still a change (as in Java).
+                let existing = existing.clone();
+                self.md.last_column_id = new_last;
+                self.changes.push(TableUpdate::AddSchema {
+                    schema: existing,
+                    last_column_id: Some(new_last),
+                });
+            }
             return Ok(());
         }
         let new_id = if self.md.schemas.is_empty() {

@@ -1,7 +1,9 @@
 //! Integration tests of the table-format crate, in one binary to keep link time low.
 //!
+//! - `commit_language`: every requirement and update, its JSON, and each way it can fail.
 //! - `golden`: metadata written by pyiceberg parses and re-serializes without loss.
 
+mod commit_language;
 mod common;
 mod golden;
 mod invalid_metadata;
