@@ -441,12 +441,6 @@ impl TableMetadata {
                     s.snapshot_id
                 )));
             }
-            if v >= FormatVersion::V3 && (s.first_row_id.is_none() || s.added_rows.is_none()) {
-                return Err(Error::invalid(format!(
-                    "snapshot {} of a v3 table needs 'first-row-id' and 'added-rows'",
-                    s.snapshot_id
-                )));
-            }
         }
         if let Some(id) = self.current_snapshot_id
             && self.snapshot_by_id(id).is_none()

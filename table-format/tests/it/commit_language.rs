@@ -1214,9 +1214,6 @@ fn upgrade_format_version_from_2_to_3_starts_next_row_id_at_0() {
 }
 
 #[test]
-#[ignore = "BUG in TableMetadata::validate (table_metadata.rs): it requires first-row-id and \
-            added-rows on every snapshot of a v3 table, so a v2 table with snapshots cannot be \
-            upgraded (and Java-written upgraded v3 metadata does not parse)"]
 fn upgrade_format_version_from_2_to_3_keeps_existing_snapshots() {
     // Snapshots written before the upgrade have no first-row-id: spec "Row Lineage", enabling
     // it on a non-empty table (their rows have null row ids). Java checks first-row-id only
@@ -1788,8 +1785,6 @@ fn add_spec_refuses_a_transform_of_a_nested_column() {
 }
 
 #[test]
-#[ignore = "needs the transform module's full Transform::can_transform (the one in partition.rs \
-            is a TEMP(merge) placeholder that accepts any primitive)"]
 fn add_spec_refuses_a_transform_the_source_type_cannot_take() {
     for (source, transform) in [
         (2, Transform::Day),         // day of a string
