@@ -16,9 +16,15 @@ export FLOE_VENV="$VENV"
 "$VENV/bin/python" -c 'import pyiceberg, duckdb; print("pyiceberg", pyiceberg.__version__, "duckdb", duckdb.__version__)'
 
 echo "== cargo test =="
-cargo test --workspace
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --workspace 2>&1 | tee "$log"
+read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p + 0, f + 0 }' "$log")
 
 if [ "$FUZZ_SECONDS" != "0" ]; then
   echo "== fuzz the metadata parser and builder for ${FUZZ_SECONDS}s =="
   cargo run --release -q -p floe-fuzz -- --seconds "$FUZZ_SECONDS"
 fi
+
+# One closing line for the whole run (cargo prints one per test binary).
+echo "tests: ${passed:-0} passed, ${failed:-0} failed"

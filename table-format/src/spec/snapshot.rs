@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use compact_str::CompactString;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -91,7 +92,8 @@ pub struct Summary {
     /// The operation.
     pub operation: Operation,
     /// Every other summary entry (`added-data-files`, `total-records`, ...), in order.
-    pub properties: Vec<(Cow<'static, str>, String)>,
+    /// Values are short (counts and sizes), so they are stored inline without allocating.
+    properties: Vec<(Cow<'static, str>, CompactString)>,
 }
 
 impl Summary {
@@ -103,6 +105,23 @@ impl Summary {
         }
     }
 
+    /// Every entry other than the operation, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.properties
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_str()))
+    }
+
+    /// The number of entries other than the operation.
+    pub fn len(&self) -> usize {
+        self.properties.len()
+    }
+
+    /// Whether the summary holds only the operation.
+    pub fn is_empty(&self) -> bool {
+        self.properties.is_empty()
+    }
+
     /// The value of summary entry `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.properties
@@ -112,8 +131,8 @@ impl Summary {
     }
 
     /// Set (or replace) summary entry `key`.
-    pub fn set(&mut self, key: &str, value: impl Into<String>) {
-        let value = value.into();
+    pub fn set(&mut self, key: &str, value: impl AsRef<str>) {
+        let value = CompactString::from(value.as_ref());
         match self.properties.iter_mut().find(|(k, _)| k == key) {
             Some(entry) => entry.1 = value,
             None => self.properties.push((summary_key(key), value)),
@@ -147,7 +166,7 @@ impl<'de> Deserialize<'de> for Summary {
                     if k == "operation" {
                         operation = Some(map.next_value::<Operation>()?);
                     } else {
-                        properties.push((summary_key(&k), map.next_value::<String>()?));
+                        properties.push((summary_key(&k), map.next_value::<CompactString>()?));
                     }
                 }
                 let operation =

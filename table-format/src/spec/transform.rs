@@ -446,23 +446,9 @@ fn hash_long(v: i64) -> i32 {
 
 /// `hashBytes(minBigEndian(unscaled))`.
 fn hash_decimal(unscaled: i128) -> i32 {
+    use super::values::decimal_min_be_start;
     let bytes = unscaled.to_be_bytes();
     murmur3_32(&bytes[decimal_min_be_start(&bytes)..])
-}
-
-/// Where the minimal two's-complement big-endian form of a 16-byte value starts: leading
-/// bytes that only repeat the sign are dropped (as Java's `BigInteger.toByteArray`).
-fn decimal_min_be_start(bytes: &[u8; 16]) -> usize {
-    let mut start = 0;
-    while start < bytes.len() - 1 {
-        let (lead, next_high_bit) = (bytes[start], bytes[start + 1] & 0x80);
-        if (lead == 0x00 && next_high_bit == 0) || (lead == 0xff && next_high_bit != 0) {
-            start += 1;
-        } else {
-            break;
-        }
-    }
-    start
 }
 
 /// Murmur3, x86 variant, 32-bit, seed 0, as a signed int (Guava's `murmur3_32_fixed`).
@@ -848,10 +834,7 @@ mod tests {
 
     #[test]
     fn decimal_hash_bytes_are_minimal_twos_complement() {
-        let min_bytes = |v: i128| {
-            let b = v.to_be_bytes();
-            b[decimal_min_be_start(&b)..].to_vec()
-        };
+        let min_bytes = crate::spec::values::decimal_to_min_bytes;
         assert_eq!(min_bytes(0), vec![0x00]);
         assert_eq!(min_bytes(127), vec![0x7f]);
         assert_eq!(min_bytes(128), vec![0x00, 0x80]);

@@ -438,8 +438,14 @@ impl fmt::Display for Datum {
 /// The unscaled value of a decimal as minimal two's-complement big-endian bytes (at least one).
 pub(crate) fn decimal_to_min_bytes(unscaled: i128) -> Vec<u8> {
     let bytes = unscaled.to_be_bytes();
+    bytes[decimal_min_be_start(&bytes)..].to_vec()
+}
+
+/// Where the minimal two's-complement big-endian form of a 16-byte value starts: leading
+/// bytes that only repeat the sign bit of the byte after them are dropped (as Java's
+/// `BigInteger.toByteArray` does). Used by the binary form and by the bucket hash.
+pub(crate) fn decimal_min_be_start(bytes: &[u8; 16]) -> usize {
     let mut start = 0;
-    // Drop a leading byte while it only repeats the sign bit of the byte after it.
     while start < bytes.len() - 1 {
         let (lead, next_negative) = (bytes[start], bytes[start + 1] & 0x80 != 0);
         if (lead == 0x00 && !next_negative) || (lead == 0xff && next_negative) {
@@ -448,7 +454,7 @@ pub(crate) fn decimal_to_min_bytes(unscaled: i128) -> Vec<u8> {
             break;
         }
     }
-    bytes[start..].to_vec()
+    start
 }
 
 // ---------------------------------------------------------------------------------------------
