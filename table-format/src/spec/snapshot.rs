@@ -42,48 +42,45 @@ impl Operation {
     }
 }
 
-/// Summary keys the spec and the main writers use; parsed keys that match one are shared
-/// instead of allocated, which matters for tables with tens of thousands of snapshots.
-const KNOWN_SUMMARY_KEYS: &[&str] = &[
-    "added-data-files",
-    "added-delete-files",
-    "added-dvs",
-    "added-equality-delete-files",
-    "added-equality-deletes",
-    "added-files-size",
-    "added-position-delete-files",
-    "added-position-deletes",
-    "added-records",
-    "changed-partition-count",
-    "deleted-data-files",
-    "deleted-duplicate-files",
-    "deleted-records",
-    "engine-name",
-    "engine-version",
-    "iceberg-version",
-    "manifests-created",
-    "manifests-kept",
-    "manifests-replaced",
-    "removed-delete-files",
-    "removed-dvs",
-    "removed-equality-delete-files",
-    "removed-equality-deletes",
-    "removed-files-size",
-    "removed-position-delete-files",
-    "removed-position-deletes",
-    "total-data-files",
-    "total-delete-files",
-    "total-equality-deletes",
-    "total-files-size",
-    "total-position-deletes",
-    "total-records",
-];
-
+/// A summary key: the keys the spec and the main writers use are shared instead of
+/// allocated, which matters for tables with tens of thousands of snapshots.
 fn summary_key(k: &str) -> Cow<'static, str> {
-    match KNOWN_SUMMARY_KEYS.iter().find(|known| **known == k) {
-        Some(known) => Cow::Borrowed(known),
-        None => Cow::Owned(k.to_string()),
-    }
+    let known: &'static str = match k {
+        "added-data-files" => "added-data-files",
+        "added-delete-files" => "added-delete-files",
+        "added-dvs" => "added-dvs",
+        "added-equality-delete-files" => "added-equality-delete-files",
+        "added-equality-deletes" => "added-equality-deletes",
+        "added-files-size" => "added-files-size",
+        "added-position-delete-files" => "added-position-delete-files",
+        "added-position-deletes" => "added-position-deletes",
+        "added-records" => "added-records",
+        "changed-partition-count" => "changed-partition-count",
+        "deleted-data-files" => "deleted-data-files",
+        "deleted-duplicate-files" => "deleted-duplicate-files",
+        "deleted-records" => "deleted-records",
+        "engine-name" => "engine-name",
+        "engine-version" => "engine-version",
+        "iceberg-version" => "iceberg-version",
+        "manifests-created" => "manifests-created",
+        "manifests-kept" => "manifests-kept",
+        "manifests-replaced" => "manifests-replaced",
+        "removed-delete-files" => "removed-delete-files",
+        "removed-dvs" => "removed-dvs",
+        "removed-equality-delete-files" => "removed-equality-delete-files",
+        "removed-equality-deletes" => "removed-equality-deletes",
+        "removed-files-size" => "removed-files-size",
+        "removed-position-delete-files" => "removed-position-delete-files",
+        "removed-position-deletes" => "removed-position-deletes",
+        "total-data-files" => "total-data-files",
+        "total-delete-files" => "total-delete-files",
+        "total-equality-deletes" => "total-equality-deletes",
+        "total-files-size" => "total-files-size",
+        "total-position-deletes" => "total-position-deletes",
+        "total-records" => "total-records",
+        _ => return Cow::Owned(k.to_string()),
+    };
+    Cow::Borrowed(known)
 }
 
 /// A snapshot summary: the operation plus string-valued metrics, kept in file order.

@@ -8,7 +8,9 @@
 //!   converted with validation into the model, so a missing required field or a dangling
 //!   reference is refused with a message naming the field.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
 use serde::ser::SerializeMap;
@@ -92,7 +94,7 @@ pub struct TableMetadata {
     pub(crate) partition_statistics: Vec<PartitionStatisticsFile>,
     pub(crate) next_row_id: Option<i64>,
     pub(crate) encryption_keys: Vec<EncryptedKey>,
-    pub(crate) snapshot_index: OnceLock<HashMap<i64, usize>>,
+    pub(crate) snapshot_index: OnceLock<FxHashMap<i64, usize>>,
 }
 
 impl PartialEq for TableMetadata {
@@ -136,7 +138,7 @@ impl TableMetadata {
         // One up-front UTF-8 check is much faster than serde_json's per-string checks.
         let text = std::str::from_utf8(bytes)
             .map_err(|e| Error::invalid(format!("table metadata is not valid UTF-8: {e}")))?;
-        let wire: wire::TableMetadataWire = match serde_json::from_str(text) {
+        let wire: wire::TableMetadataWire = match sonic_rs::from_str(text) {
             Ok(w) => w,
             Err(plain) => {
                 let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -159,12 +161,14 @@ impl TableMetadata {
 
     /// Serialize to the spec's JSON form for this table's format version.
     pub fn to_json(&self) -> Result<String> {
-        Ok(serde_json::to_string(self)?)
+        sonic_rs::to_string(self)
+            .map_err(|e| Error::invalid(format!("cannot serialize table metadata: {e}")))
     }
 
     /// Serialize to JSON bytes.
     pub fn to_vec(&self) -> Result<Vec<u8>> {
-        Ok(serde_json::to_vec(self)?)
+        sonic_rs::to_vec(self)
+            .map_err(|e| Error::invalid(format!("cannot serialize table metadata: {e}")))
     }
 
     /// The format version.
@@ -261,11 +265,13 @@ impl TableMetadata {
     /// The snapshot with id `id`.
     pub fn snapshot_by_id(&self, id: i64) -> Option<&Snapshot> {
         let index = self.snapshot_index.get_or_init(|| {
-            self.snapshots
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.snapshot_id, i))
-                .collect()
+            let mut index =
+                FxHashMap::with_capacity_and_hasher(self.snapshots.len(), Default::default());
+            for (i, s) in self.snapshots.iter().enumerate() {
+                // The first wins; `validate` refuses duplicates anyway.
+                index.entry(s.snapshot_id).or_insert(i);
+            }
+            index
         });
         index.get(&id).map(|i| &self.snapshots[*i])
     }
@@ -424,9 +430,13 @@ impl TableMetadata {
             )));
         }
         // Snapshots.
-        let mut ids = std::collections::HashSet::with_capacity(self.snapshots.len());
-        for s in &self.snapshots {
-            if !ids.insert(s.snapshot_id) {
+        for (i, s) in self.snapshots.iter().enumerate() {
+            // The index keeps the first position of each id: any other position is a duplicate.
+            if self
+                .snapshot_by_id(s.snapshot_id)
+                .map(|f| std::ptr::eq(f, &self.snapshots[i]))
+                != Some(true)
+            {
                 return Err(Error::invalid(format!(
                     "table metadata field 'snapshots' has snapshot id {} twice",
                     s.snapshot_id
