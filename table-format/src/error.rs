@@ -21,6 +21,12 @@ pub enum ErrorKind {
     CommitConflict,
     /// A table update that can never apply to this table (bad id, bad type change, ...).
     InvalidUpdate,
+    /// A file or object that should exist does not.
+    NotFound,
+    /// A file or object that must not exist yet does (conditional create).
+    AlreadyExists,
+    /// Storage failed (network, permissions, disk); retrying may help.
+    Io,
 }
 
 impl ErrorKind {
@@ -31,6 +37,9 @@ impl ErrorKind {
             ErrorKind::FeatureUnsupported => "FeatureUnsupported",
             ErrorKind::CommitConflict => "CommitConflict",
             ErrorKind::InvalidUpdate => "InvalidUpdate",
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::AlreadyExists => "AlreadyExists",
+            ErrorKind::Io => "Io",
         }
     }
 }

@@ -6,10 +6,14 @@
 //!   commit language (`TableRequirement`, `TableUpdate`) with the validating metadata builder.
 //!   No I/O happens there.
 //! - [`expr`]: predicates over table columns, and their projection through partition transforms.
+//! - [`arrow`]: Iceberg schemas as Arrow schemas (field ids in field metadata) and back.
+//! - [`io`]: FileIO over object_store (local files, memory, S3).
 //! - [`error`]: the crate's typed error, with a kind that says whether a retry can help.
 
+pub mod arrow;
 pub mod error;
 pub mod expr;
+pub mod io;
 pub mod spec;
 
 pub use error::{Error, ErrorKind, Result};

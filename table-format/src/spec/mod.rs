@@ -4,12 +4,14 @@
 //! - [`values`]: single values and their binary and JSON forms.
 //! - [`transform`]: partition transforms.
 //! - [`partition`], [`sort`]: partition specs and sort orders.
+//! - [`manifest`]: manifest and manifest-list entries (data files, metrics, summaries).
 //! - [`snapshot`], [`statistics`]: snapshots, refs, logs, statistics files, encryption keys.
 //! - [`properties`]: typed table properties.
 //! - [`table_metadata`]: table metadata for format versions 1 to 3.
 //! - [`update`], [`builder`]: the commit language and the validating metadata builder.
 
 pub mod builder;
+pub mod manifest;
 pub mod partition;
 pub mod properties;
 pub mod schema;
@@ -23,6 +25,10 @@ pub mod update;
 pub mod values;
 
 pub use builder::{BuildResult, TableMetadataBuilder, apply_commit};
+pub use manifest::{
+    DataContentType, DataFile, DataFileFormat, FieldSummary, ManifestContentType, ManifestEntry,
+    ManifestFile, ManifestStatus, PartitionValues,
+};
 pub use partition::{PartitionField, PartitionSpec, UnboundPartitionField, UnboundPartitionSpec};
 pub use properties::TableProperties;
 pub use schema::{Schema, SchemaBuilder};
