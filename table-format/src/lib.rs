@@ -8,12 +8,15 @@
 //! - [`expr`]: predicates over table columns, and their projection through partition transforms.
 //! - [`arrow`]: Iceberg schemas as Arrow schemas (field ids in field metadata) and back.
 //! - [`io`]: FileIO over object_store (local files, memory, S3).
+//! - [`catalog`]: the Catalog trait and the in-memory catalog; [`table`]: a loaded table.
 //! - [`error`]: the crate's typed error, with a kind that says whether a retry can help.
 
 pub mod arrow;
+pub mod catalog;
 pub mod error;
 pub mod expr;
 pub mod io;
 pub mod spec;
+pub mod table;
 
 pub use error::{Error, ErrorKind, Result};

@@ -3,6 +3,7 @@
 //! - `commit_language`: every requirement and update, its JSON, and each way it can fail.
 //! - `golden`: metadata written by pyiceberg parses and re-serializes without loss.
 
+mod catalog;
 mod commit_language;
 mod common;
 mod golden;
