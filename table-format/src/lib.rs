@@ -9,6 +9,7 @@
 //! - [`arrow`]: Iceberg schemas as Arrow schemas (field ids in field metadata) and back.
 //! - [`io`]: FileIO over object_store (local files, memory, S3).
 //! - [`catalog`]: the Catalog trait and the in-memory catalog; [`table`]: a loaded table.
+//! - [`scan`]: scan planning and reading to Arrow.
 //! - [`error`]: the crate's typed error, with a kind that says whether a retry can help.
 
 pub mod arrow;
@@ -16,6 +17,7 @@ pub mod catalog;
 pub mod error;
 pub mod expr;
 pub mod io;
+pub mod scan;
 pub mod spec;
 pub mod table;
 

@@ -8,4 +8,5 @@ mod commit_language;
 mod common;
 mod golden;
 mod invalid_metadata;
+mod reader;
 mod replay;

@@ -1,0 +1,450 @@
+//! Reading one planned file into Arrow: projection by field id, schema evolution, deletes.
+//!
+//! - [`FileScanTask`]: a data file to read, with the delete files that apply to it.
+//! - [`ArrowReader`]: reads tasks into record batches of the scan's projected schema:
+//!   columns are matched by field id (renamed columns read), added columns read as null,
+//!   promoted types are cast (int→long, float→double, decimal widening, date→timestamp),
+//!   and position deletes, equality deletes and deletion vectors drop their rows.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, StructArray,
+    new_null_array,
+};
+use arrow_schema::{DataType, Field, Fields, SchemaRef};
+use arrow_select::filter::filter_record_batch;
+use bytes::Bytes;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::arrow::{field_id_of, iceberg_schema_to_arrow, iceberg_type_to_arrow};
+use crate::io::FileIO;
+use crate::spec::{
+    DataContentType, DataFile, DataFileFormat, NestedField, Schema, StructType, Type,
+};
+use crate::{Error, Result};
+
+/// Field id of `file_path` in position delete files (spec reserved id).
+pub const POS_DELETE_FILE_PATH_ID: i32 = 2_147_483_546;
+/// Field id of `pos` in position delete files (spec reserved id).
+pub const POS_DELETE_POS_ID: i32 = 2_147_483_545;
+
+/// A delete file that applies to a data file, with its data sequence number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteFileRef {
+    /// The delete file.
+    pub file: DataFile,
+    /// Its data sequence number.
+    pub sequence_number: i64,
+}
+
+/// One data file to read, and the delete files that apply to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileScanTask {
+    /// The data file.
+    pub data_file: DataFile,
+    /// The partition spec the file was written with.
+    pub spec_id: i32,
+    /// The file's data sequence number.
+    pub sequence_number: i64,
+    /// Position deletes, equality deletes and deletion vectors for this file.
+    pub deletes: Vec<DeleteFileRef>,
+}
+
+/// Reads [`FileScanTask`]s into record batches of a projected schema.
+#[derive(Debug, Clone)]
+pub struct ArrowReader {
+    io: FileIO,
+    /// The schema rows are read as (the snapshot's schema), for field look-ups.
+    schema: Arc<Schema>,
+    /// Top-level field ids to return, in order.
+    projected: Vec<i32>,
+    /// Field ids to read in addition (for equality deletes and filters), dropped at the end.
+    batch_size: usize,
+}
+
+impl ArrowReader {
+    /// A reader returning the top-level fields `projected` (by id) of `schema`.
+    pub fn new(io: FileIO, schema: Arc<Schema>, projected: Vec<i32>) -> Result<Self> {
+        for id in &projected {
+            if schema.as_struct().field_by_id(*id).is_none() {
+                return Err(Error::invalid(format!(
+                    "projected field id {id} is not a top-level field of the schema"
+                )));
+            }
+        }
+        Ok(Self {
+            io,
+            schema,
+            projected,
+            batch_size: 8192,
+        })
+    }
+
+    /// The Arrow schema of the batches this reader returns.
+    pub fn output_schema(&self) -> Result<SchemaRef> {
+        Ok(Arc::new(iceberg_schema_to_arrow(
+            &self.projected_schema(&self.projected)?,
+        )?))
+    }
+
+    fn projected_schema(&self, ids: &[i32]) -> Result<Schema> {
+        let fields = ids
+            .iter()
+            .filter_map(|id| self.schema.as_struct().field_by_id(*id).cloned())
+            .collect::<Vec<_>>();
+        Schema::builder().with_fields(fields).build()
+    }
+
+    /// Read one task: its rows, minus deleted rows, as batches of the output schema.
+    pub async fn read(&self, task: &FileScanTask) -> Result<Vec<RecordBatch>> {
+        if task.data_file.file_format != DataFileFormat::Parquet {
+            return Err(Error::unsupported(format!(
+                "data file {} is {}; Floe reads Parquet data files only",
+                task.data_file.file_path,
+                task.data_file.file_format.as_str()
+            )));
+        }
+        // Columns to read: the projection plus what equality deletes compare.
+        let mut read_ids = self.projected.clone();
+        let mut eq_groups: Vec<(Vec<i32>, HashSet<Vec<u8>>)> = Vec::new();
+        let mut deleted_positions: HashSet<i64> = HashSet::new();
+        for d in &task.deletes {
+            match d.file.content {
+                DataContentType::PositionDeletes => {
+                    if d.file.file_format == DataFileFormat::Puffin {
+                        return Err(Error::unsupported(
+                            "deletion vectors (Puffin) are not supported yet",
+                        ));
+                    }
+                    self.load_position_deletes(
+                        &d.file,
+                        &task.data_file.file_path,
+                        &mut deleted_positions,
+                    )
+                    .await?;
+                }
+                DataContentType::EqualityDeletes => {
+                    let ids = d.file.equality_ids.clone().unwrap_or_default();
+                    if ids.is_empty() {
+                        return Err(Error::invalid(format!(
+                            "equality delete file {} has no equality ids",
+                            d.file.file_path
+                        )));
+                    }
+                    for id in &ids {
+                        if !read_ids.contains(id)
+                            && self.schema.as_struct().field_by_id(*id).is_some()
+                        {
+                            read_ids.push(*id);
+                        }
+                    }
+                    let keys = self.load_equality_keys(&d.file, &ids).await?;
+                    match eq_groups.iter_mut().find(|(g, _)| *g == ids) {
+                        Some((_, set)) => set.extend(keys),
+                        None => eq_groups.push((ids, keys)),
+                    }
+                }
+                DataContentType::Data => {}
+            }
+        }
+        let read_schema = self.projected_schema(&read_ids)?;
+        let batches = self
+            .read_parquet(&task.data_file.file_path, &read_schema)
+            .await?;
+        let out_schema = self.output_schema()?;
+        let mut out = Vec::with_capacity(batches.len());
+        let mut offset: i64 = 0;
+        for batch in batches {
+            let n = batch.num_rows();
+            let mut keep: Vec<bool> = vec![true; n];
+            if !deleted_positions.is_empty() {
+                for (i, k) in keep.iter_mut().enumerate() {
+                    if deleted_positions.contains(&(offset + i as i64)) {
+                        *k = false;
+                    }
+                }
+            }
+            for (ids, set) in &eq_groups {
+                let keys = row_keys(&batch, ids)?;
+                for (i, key) in keys.iter().enumerate() {
+                    if set.contains(key) {
+                        keep[i] = false;
+                    }
+                }
+            }
+            offset += n as i64;
+            let batch = if keep.iter().all(|k| *k) {
+                batch
+            } else {
+                filter_record_batch(&batch, &BooleanArray::from(keep))
+                    .map_err(|e| Error::invalid(format!("cannot filter deleted rows: {e}")))?
+            };
+            // Drop the extra columns read for deletes.
+            let columns: Vec<ArrayRef> = batch.columns()[..self.projected.len()].to_vec();
+            out.push(
+                RecordBatch::try_new(out_schema.clone(), columns)
+                    .map_err(|e| Error::invalid(format!("cannot assemble batch: {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Read a Parquet file's columns for `target` (matched by field id) as batches of
+    /// exactly `target`'s Arrow schema.
+    pub async fn read_parquet(&self, path: &str, target: &Schema) -> Result<Vec<RecordBatch>> {
+        let bytes: Bytes = self.io.read(path).await?;
+        read_parquet_bytes(bytes, path, target, self.batch_size)
+    }
+
+    async fn load_position_deletes(
+        &self,
+        file: &DataFile,
+        data_path: &str,
+        out: &mut HashSet<i64>,
+    ) -> Result<()> {
+        let schema = Schema::builder()
+            .with_fields([
+                NestedField::required(
+                    POS_DELETE_FILE_PATH_ID,
+                    "file_path",
+                    crate::spec::PrimitiveType::String,
+                ),
+                NestedField::required(POS_DELETE_POS_ID, "pos", crate::spec::PrimitiveType::Long),
+            ])
+            .build()?;
+        for batch in self.read_parquet(&file.file_path, &schema).await? {
+            let paths = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| {
+                    Error::invalid("position delete file_path is not a string column")
+                })?;
+            let pos = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .ok_or_else(|| Error::invalid("position delete pos is not a long column"))?;
+            for i in 0..batch.num_rows() {
+                if paths.is_valid(i) && paths.value(i) == data_path && pos.is_valid(i) {
+                    out.insert(pos.value(i));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_equality_keys(&self, file: &DataFile, ids: &[i32]) -> Result<HashSet<Vec<u8>>> {
+        let fields = ids
+            .iter()
+            .map(|id| {
+                self.schema.field_by_id(*id).cloned().ok_or_else(|| {
+                    Error::invalid(format!(
+                        "equality delete file {} uses field {id}, which is not in the schema",
+                        file.file_path
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let schema = Schema::builder().with_fields(fields).build()?;
+        let mut keys = HashSet::new();
+        for batch in self.read_parquet(&file.file_path, &schema).await? {
+            let ids_in_batch: Vec<i32> = ids.to_vec();
+            keys.extend(row_keys(&batch, &ids_in_batch)?);
+        }
+        Ok(keys)
+    }
+}
+
+/// Encode the values of columns `ids` (matched by field id) of every row as comparable bytes.
+fn row_keys(batch: &RecordBatch, ids: &[i32]) -> Result<Vec<Vec<u8>>> {
+    let mut cols = Vec::with_capacity(ids.len());
+    for id in ids {
+        let idx = batch
+            .schema()
+            .fields()
+            .iter()
+            .position(|f| field_id_of(f) == Some(*id))
+            .ok_or_else(|| Error::invalid(format!("column with field id {id} was not read")))?;
+        cols.push(batch.column(idx).clone());
+    }
+    let sort_fields = cols
+        .iter()
+        .map(|c| arrow_row::SortField::new(c.data_type().clone()))
+        .collect();
+    let converter = arrow_row::RowConverter::new(sort_fields)
+        .map_err(|e| Error::invalid(format!("cannot compare equality delete columns: {e}")))?;
+    let rows = converter
+        .convert_columns(&cols)
+        .map_err(|e| Error::invalid(format!("cannot compare equality delete columns: {e}")))?;
+    Ok(rows.iter().map(|r| r.as_ref().to_vec()).collect())
+}
+
+/// Read Parquet bytes as batches of `target`'s Arrow schema, matching columns by field id
+/// (by name when the file has no field ids).
+pub fn read_parquet_bytes(
+    bytes: Bytes,
+    path: &str,
+    target: &Schema,
+    batch_size: usize,
+) -> Result<Vec<RecordBatch>> {
+    let perr = |e: parquet::errors::ParquetError| {
+        Error::invalid(format!("cannot read Parquet file {path}: {e}"))
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(perr)?;
+    let parquet_schema = builder.parquet_schema();
+    let roots = parquet_schema.root_schema().get_fields();
+    let by_id: HashMap<i32, usize> = roots
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.get_basic_info().has_id())
+        .map(|(i, f)| (f.get_basic_info().id(), i))
+        .collect();
+    let use_names = by_id.is_empty();
+    let mut indices = Vec::new();
+    for f in target.fields() {
+        let idx = if use_names {
+            roots.iter().position(|r| r.name() == f.name)
+        } else {
+            by_id.get(&f.id).copied()
+        };
+        if let Some(i) = idx {
+            indices.push(i);
+        }
+    }
+    indices.sort_unstable();
+    let mask = ProjectionMask::roots(parquet_schema, indices);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(batch_size)
+        .build()
+        .map_err(perr)?;
+    let target_arrow = Arc::new(iceberg_schema_to_arrow(target)?);
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch =
+            batch.map_err(|e| Error::invalid(format!("cannot read Parquet file {path}: {e}")))?;
+        out.push(adapt_batch(&batch, target, &target_arrow, use_names, path)?);
+    }
+    Ok(out)
+}
+
+/// Make a batch read from a file look like `target`: columns by field id, current names,
+/// promoted types, missing columns as nulls.
+fn adapt_batch(
+    batch: &RecordBatch,
+    target: &Schema,
+    target_arrow: &SchemaRef,
+    use_names: bool,
+    path: &str,
+) -> Result<RecordBatch> {
+    let n = batch.num_rows();
+    let file_fields = batch.schema().fields().clone();
+    let mut columns = Vec::with_capacity(target.fields().len());
+    for (f, af) in target.fields().iter().zip(target_arrow.fields()) {
+        let found = file_fields.iter().position(|ff| {
+            if use_names {
+                ff.name() == &f.name
+            } else {
+                field_id_of(ff) == Some(f.id)
+            }
+        });
+        let col = match found {
+            Some(i) => adapt_array(batch.column(i), f, af, use_names, path)?,
+            None => missing_column(f, af, n, path)?,
+        };
+        columns.push(col);
+    }
+    RecordBatch::try_new_with_options(
+        target_arrow.clone(),
+        columns,
+        &arrow_array::RecordBatchOptions::new().with_row_count(Some(n)),
+    )
+    .map_err(|e| Error::invalid(format!("cannot read {path} with the table schema: {e}")))
+}
+
+fn missing_column(f: &NestedField, af: &Field, n: usize, path: &str) -> Result<ArrayRef> {
+    if f.initial_default.is_some() {
+        return Err(Error::unsupported(format!(
+            "column '{}' is missing in {path} and has an initial default; defaults are not read yet",
+            f.name
+        )));
+    }
+    if f.required {
+        return Err(Error::invalid(format!(
+            "required column '{}' is missing in data file {path}",
+            f.name
+        )));
+    }
+    Ok(new_null_array(af.data_type(), n))
+}
+
+fn adapt_array(
+    col: &ArrayRef,
+    f: &NestedField,
+    af: &Field,
+    use_names: bool,
+    path: &str,
+) -> Result<ArrayRef> {
+    match (f.field_type.as_ref(), col.data_type()) {
+        (Type::Struct(st), DataType::Struct(_)) => {
+            let s = col.as_any().downcast_ref::<StructArray>().ok_or_else(|| {
+                Error::invalid(format!("column '{}' is not a struct in {path}", f.name))
+            })?;
+            adapt_struct(s, st, af, use_names, path)
+        }
+        _ if col.data_type() == af.data_type() => Ok(col.clone()),
+        _ => arrow_cast::cast(col, af.data_type()).map_err(|e| {
+            Error::invalid(format!(
+                "column '{}' in {path} has type {} that cannot be read as {}: {e}",
+                f.name,
+                col.data_type(),
+                af.data_type()
+            ))
+        }),
+    }
+}
+
+fn adapt_struct(
+    s: &StructArray,
+    st: &StructType,
+    af: &Field,
+    use_names: bool,
+    path: &str,
+) -> Result<ArrayRef> {
+    let DataType::Struct(target_fields) = af.data_type() else {
+        return Err(Error::invalid("struct column with a non-struct Arrow type"));
+    };
+    let n = s.len();
+    let file_fields: Fields = s.fields().clone();
+    let mut children = Vec::with_capacity(st.fields().len());
+    for (child, caf) in st.fields().iter().zip(target_fields.iter()) {
+        let found = file_fields.iter().position(|ff| {
+            if use_names {
+                ff.name() == &child.name
+            } else {
+                field_id_of(ff) == Some(child.id)
+            }
+        });
+        children.push(match found {
+            Some(i) => adapt_array(s.column(i), child, caf, use_names, path)?,
+            None => missing_column(child, caf, n, path)?,
+        });
+    }
+    let arr = StructArray::try_new(target_fields.clone(), children, s.nulls().cloned())
+        .map_err(|e| Error::invalid(format!("cannot rebuild struct column from {path}: {e}")))?;
+    Ok(Arc::new(arr))
+}
+
+/// The Arrow type a schema field reads as (re-exported for planners and tests).
+pub fn arrow_type_of(f: &NestedField) -> Result<DataType> {
+    iceberg_type_to_arrow(&f.field_type)
+}
+
+/// An empty batch of a schema.
+pub fn empty_batch(schema: &SchemaRef) -> RecordBatch {
+    RecordBatch::new_empty(schema.clone())
+}
