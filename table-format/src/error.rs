@@ -58,6 +58,8 @@ pub struct Error {
     message: String,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    /// Set when retrying cannot help even though the kind usually allows it.
+    final_: bool,
 }
 
 impl Error {
@@ -67,6 +69,7 @@ impl Error {
             kind,
             message: message.into(),
             source: None,
+            final_: false,
         }
     }
 
@@ -108,7 +111,14 @@ impl Error {
 
     /// Whether retrying the same operation against fresh table metadata can succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, ErrorKind::CommitConflict)
+        !self.final_ && matches!(self.kind, ErrorKind::CommitConflict)
+    }
+
+    /// Mark the error as one that retrying cannot fix (e.g. a conflict with a concurrent
+    /// delete of the same files).
+    pub fn non_retryable(mut self) -> Self {
+        self.final_ = true;
+        self
     }
 
     /// Prefix the message with context, keeping kind and source.

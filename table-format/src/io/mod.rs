@@ -103,6 +103,16 @@ impl FileIO {
         }
     }
 
+    /// Any `object_store` store, addressed with `memory://` URIs (for tests that wrap a store,
+    /// e.g. to inject failures).
+    pub fn from_store(store: Arc<dyn ObjectStore>) -> FileIO {
+        FileIO {
+            store,
+            scheme: Scheme::Memory,
+            prefix: "memory://".to_string(),
+        }
+    }
+
     /// A new, empty in-memory store (for tests).
     pub fn memory() -> FileIO {
         FileIO {
