@@ -237,6 +237,28 @@ impl ArrowReader {
         Ok(())
     }
 
+    async fn load_deletion_vector(&self, file: &DataFile, out: &mut HashSet<i64>) -> Result<()> {
+        let (Some(offset), Some(size)) = (file.content_offset, file.content_size_in_bytes) else {
+            return Err(Error::invalid(format!(
+                "deletion vector in {} has no content offset or size",
+                file.file_path
+            )));
+        };
+        if offset < 0 || size < 0 {
+            return Err(Error::invalid(format!(
+                "deletion vector in {} has a negative offset or size",
+                file.file_path
+            )));
+        }
+        let blob = self
+            .io
+            .read_range(&file.file_path, offset as u64..(offset + size) as u64)
+            .await?;
+        let positions = super::dv::decode_deletion_vector(&blob)?;
+        out.extend(positions.iter().map(|p| p as i64));
+        Ok(())
+    }
+
     async fn load_equality_keys(&self, file: &DataFile, ids: &[i32]) -> Result<HashSet<Vec<u8>>> {
         let fields = ids
             .iter()
