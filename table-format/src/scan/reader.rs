@@ -115,16 +115,16 @@ impl ArrowReader {
             match d.file.content {
                 DataContentType::PositionDeletes => {
                     if d.file.file_format == DataFileFormat::Puffin {
-                        return Err(Error::unsupported(
-                            "deletion vectors (Puffin) are not supported yet",
-                        ));
+                        self.load_deletion_vector(&d.file, &mut deleted_positions)
+                            .await?;
+                    } else {
+                        self.load_position_deletes(
+                            &d.file,
+                            &task.data_file.file_path,
+                            &mut deleted_positions,
+                        )
+                        .await?;
                     }
-                    self.load_position_deletes(
-                        &d.file,
-                        &task.data_file.file_path,
-                        &mut deleted_positions,
-                    )
-                    .await?;
                 }
                 DataContentType::EqualityDeletes => {
                     let ids = d.file.equality_ids.clone().unwrap_or_default();
