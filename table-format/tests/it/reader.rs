@@ -185,3 +185,42 @@ async fn a_missing_required_column_is_an_error() {
     let err = reader.read(&task(f, vec![])).await.unwrap_err();
     assert!(err.message().contains("required column 'must'"), "{err}");
 }
+
+#[tokio::test]
+async fn a_deletion_vector_drops_its_positions() {
+    let io = FileIO::memory();
+    let f = old_file(&io).await;
+    let mut positions = roaring::RoaringTreemap::new();
+    positions.insert(1);
+    positions.insert(3);
+    let blob = table_format::scan::dv::encode_deletion_vector(&positions).unwrap();
+    // A Puffin file holds the blob somewhere after its magic; only the range is read.
+    let mut puffin = b"PFA1".to_vec();
+    let offset = puffin.len() as i64;
+    puffin.extend_from_slice(&blob);
+    puffin.extend_from_slice(b"footer");
+    let mut dv = put(&io, "memory://t/data/dv.puffin", Bytes::from(puffin)).await;
+    dv.content = DataContentType::PositionDeletes;
+    dv.file_format = DataFileFormat::Puffin;
+    dv.referenced_data_file = Some(f.file_path.clone());
+    dv.content_offset = Some(offset);
+    dv.content_size_in_bytes = Some(blob.len() as i64);
+    let reader = ArrowReader::new(io, evolved_schema(), vec![1]).unwrap();
+    let deletes = vec![DeleteFileRef {
+        file: dv,
+        sequence_number: 2,
+    }];
+    let batches = reader.read(&task(f, deletes)).await.unwrap();
+    let ids: Vec<i64> = batches
+        .iter()
+        .flat_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(ids, vec![1, 3]);
+}
