@@ -20,6 +20,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::arrow::{field_id_of, iceberg_schema_to_arrow, iceberg_type_to_arrow};
+use crate::expr::BoundPredicate;
 use crate::io::FileIO;
 use crate::spec::{
     DataContentType, DataFile, DataFileFormat, NestedField, Schema, StructType, Type,
@@ -61,7 +62,9 @@ pub struct ArrowReader {
     schema: Arc<Schema>,
     /// Top-level field ids to return, in order.
     projected: Vec<i32>,
-    /// Field ids to read in addition (for equality deletes and filters), dropped at the end.
+    /// Rows to keep: those matching the filter, or (when `exclude`) those not matching it.
+    filter: Option<BoundPredicate>,
+    exclude: bool,
     batch_size: usize,
 }
 
@@ -79,8 +82,26 @@ impl ArrowReader {
             io,
             schema,
             projected,
+            filter: None,
+            exclude: false,
             batch_size: 8192,
         })
+    }
+
+    /// Keep only rows matching `filter` (bound to the reader's schema); SQL semantics, so a
+    /// row where the filter is null is dropped.
+    pub fn with_filter(mut self, filter: Option<BoundPredicate>) -> Self {
+        self.filter = filter;
+        self.exclude = false;
+        self
+    }
+
+    /// Keep only rows for which `filter` is not true (false or null): the rows that survive a
+    /// delete by `filter`.
+    pub fn with_exclusion(mut self, filter: BoundPredicate) -> Self {
+        self.filter = Some(filter);
+        self.exclude = true;
+        self
     }
 
     /// The Arrow schema of the batches this reader returns.
@@ -150,6 +171,13 @@ impl ArrowReader {
                 DataContentType::Data => {}
             }
         }
+        if let Some(f) = &self.filter {
+            for id in referenced_top_level_ids(f, &self.schema) {
+                if !read_ids.contains(&id) {
+                    read_ids.push(id);
+                }
+            }
+        }
         let read_schema = self.projected_schema(&read_ids)?;
         let batches = self
             .read_parquet(&task.data_file.file_path, &read_schema)
@@ -172,6 +200,14 @@ impl ArrowReader {
                 for (i, key) in keys.iter().enumerate() {
                     if set.contains(key) {
                         keep[i] = false;
+                    }
+                }
+            }
+            if let Some(f) = &self.filter {
+                let matched = crate::expr::eval_record_batch(f, &batch, &read_schema)?;
+                for (i, k) in keep.iter_mut().enumerate() {
+                    if matched.value(i) == self.exclude {
+                        *k = false;
                     }
                 }
             }
@@ -279,6 +315,33 @@ impl ArrowReader {
         }
         Ok(keys)
     }
+}
+
+/// The top-level field ids a predicate reads (a nested field counts as its top-level
+/// ancestor, which is what gets read).
+fn referenced_top_level_ids(p: &BoundPredicate, schema: &Schema) -> Vec<i32> {
+    fn walk(p: &BoundPredicate, out: &mut Vec<i32>) {
+        match p {
+            BoundPredicate::AlwaysTrue | BoundPredicate::AlwaysFalse => {}
+            BoundPredicate::And(a, b) | BoundPredicate::Or(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            BoundPredicate::Unary { term, .. }
+            | BoundPredicate::Binary { term, .. }
+            | BoundPredicate::Set { term, .. } => out.push(term.field_id()),
+        }
+    }
+    let mut ids = Vec::new();
+    walk(p, &mut ids);
+    ids.into_iter()
+        .map(|mut id| {
+            while let Some(parent) = schema.parent_id(id) {
+                id = parent;
+            }
+            id
+        })
+        .collect()
 }
 
 /// Encode the values of columns `ids` (matched by field id) of every row as comparable bytes.
