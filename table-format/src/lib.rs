@@ -14,6 +14,8 @@ pub mod arrow;
 pub mod error;
 pub mod expr;
 pub mod io;
+pub mod parquet;
 pub mod spec;
+pub mod writer;
 
 pub use error::{Error, ErrorKind, Result};
