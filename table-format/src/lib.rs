@@ -10,6 +10,7 @@
 //! - [`io`]: FileIO over object_store (local files, memory, S3).
 //! - [`catalog`]: the Catalog trait and the in-memory catalog; [`table`]: a loaded table.
 //! - [`scan`]: scan planning and reading to Arrow.
+//! - [`parquet`], [`writer`]: Parquet data files with column metrics; the partitioned writer.
 //! - [`error`]: the crate's typed error, with a kind that says whether a retry can help.
 
 pub mod arrow;
@@ -17,8 +18,10 @@ pub mod catalog;
 pub mod error;
 pub mod expr;
 pub mod io;
+pub mod parquet;
 pub mod scan;
 pub mod spec;
 pub mod table;
+pub mod writer;
 
 pub use error::{Error, ErrorKind, Result};

@@ -2,11 +2,14 @@
 //!
 //! - `commit_language`: every requirement and update, its JSON, and each way it can fail.
 //! - `golden`: metadata written by pyiceberg parses and re-serializes without loss.
+//! - `parquet_writer`: Parquet data files, their metrics (checked against pyiceberg) and the
+//!   partitioned writer.
 
 mod catalog;
 mod commit_language;
 mod common;
 mod golden;
 mod invalid_metadata;
+mod parquet_writer;
 mod reader;
 mod replay;
