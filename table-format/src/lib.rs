@@ -6,6 +6,7 @@
 //!   commit language (`TableRequirement`, `TableUpdate`) with the validating metadata builder.
 //!   No I/O happens there.
 //! - [`expr`]: predicates over table columns, and their projection through partition transforms.
+//! - [`avro`]: manifests and manifest lists as Avro files (field-id-driven reader, writers).
 //! - [`arrow`]: Iceberg schemas as Arrow schemas (field ids in field metadata) and back.
 //! - [`io`]: FileIO over object_store (local files, memory, S3).
 //! - [`catalog`]: the Catalog trait and the in-memory catalog; [`table`]: a loaded table.
@@ -14,6 +15,7 @@
 //! - [`error`]: the crate's typed error, with a kind that says whether a retry can help.
 
 pub mod arrow;
+pub mod avro;
 pub mod catalog;
 pub mod error;
 pub mod expr;
