@@ -12,6 +12,7 @@
 //! - [`catalog`]: the Catalog trait and the in-memory catalog; [`table`]: a loaded table.
 //! - [`scan`]: scan planning and reading to Arrow.
 //! - [`parquet`], [`writer`]: Parquet data files with column metrics; the partitioned writer.
+//! - [`transaction`]: table operations (append, overwrite, delete, replace partitions) that commit snapshots.
 //! - [`error`]: the crate's typed error, with a kind that says whether a retry can help.
 
 pub mod arrow;
@@ -24,6 +25,7 @@ pub mod parquet;
 pub mod scan;
 pub mod spec;
 pub mod table;
+pub mod transaction;
 pub mod writer;
 
 pub use error::{Error, ErrorKind, Result};

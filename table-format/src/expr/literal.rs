@@ -241,8 +241,8 @@ enum LiteralKey<'a> {
 }
 
 fn literal_key(d: &Datum) -> LiteralKey<'_> {
-    // -0.0 and 0.0 compare equal, so they are one set member.
-    let float_bits = |f: f64| if f == 0.0 { 0 } else { f.to_bits() };
+    // Evaluation orders -0.0 before 0.0 (the spec's order), so they are distinct members.
+    let float_bits = |f: f64| f.to_bits();
     match d {
         Datum::Boolean(b) => LiteralKey::Boolean(*b),
         Datum::Int(v) | Datum::Date(v) => LiteralKey::Integer(i128::from(*v)),
@@ -428,7 +428,11 @@ mod tests {
             Datum::Int(1),
         ]);
         assert_eq!(out, vec![Datum::Int(3), Datum::Int(1), Datum::Int(2)]);
-        let zeros = dedup_literals(vec![Datum::Double(0.0), Datum::Double(-0.0)]);
-        assert_eq!(zeros.len(), 1);
+        let zeros = dedup_literals(vec![
+            Datum::Double(0.0),
+            Datum::Double(-0.0),
+            Datum::Double(0.0),
+        ]);
+        assert_eq!(zeros, vec![Datum::Double(0.0), Datum::Double(-0.0)]);
     }
 }

@@ -254,10 +254,10 @@ impl ParquetFileWriter {
         let meta = match self.inner.finish().await {
             Ok(meta) => meta,
             Err(e) => {
-                let err = parquet_error(format!("cannot finish {}", self.path), e);
-                let mut sink = self.inner.into_inner();
-                let _ = sink.abort().await;
-                return Err(err);
+                // The upload was already being completed when it failed, so it cannot be
+                // aborted any more (object_store's BufWriter panics if asked to): nothing is
+                // visible at the path, and an incomplete multipart upload expires on its own.
+                return Err(parquet_error(format!("cannot finish {}", self.path), e));
             }
         };
         let metrics = FileMetrics::from_parquet(&meta, &self.schema, &self.metrics)?;

@@ -5,7 +5,9 @@
 //! - [`reader`]: reading one planned file (projection by field id, schema evolution, deletes).
 
 pub mod dv;
+pub mod plan;
 pub mod prune;
 pub mod reader;
 
+pub use plan::TableScan;
 pub use reader::{ArrowReader, DeleteFileRef, FileScanTask};

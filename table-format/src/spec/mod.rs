@@ -29,7 +29,9 @@ pub use manifest::{
     DataContentType, DataFile, DataFileFormat, FieldSummary, ManifestContentType, ManifestEntry,
     ManifestFile, ManifestStatus, PartitionValues,
 };
-pub use partition::{PartitionField, PartitionSpec, UnboundPartitionField, UnboundPartitionSpec};
+pub use partition::{
+    PartitionField, PartitionSpec, SourceId, UnboundPartitionField, UnboundPartitionSpec,
+};
 pub use properties::TableProperties;
 pub use schema::{Schema, SchemaBuilder};
 pub use snapshot::{Operation, Snapshot, SnapshotReference, SnapshotRetention, Summary};

@@ -8,8 +8,11 @@
 mod catalog;
 mod commit_language;
 mod common;
+mod failing_store;
 mod golden;
+mod interop;
 mod invalid_metadata;
+mod operations;
 mod parquet_writer;
 mod reader;
 mod replay;

@@ -1,0 +1,613 @@
+//! Table operations as builders you await; each commits a snapshot through a [`Catalog`].
+//!
+//! - [`FastAppend`]: add data files in a new manifest; existing manifests are kept as they are.
+//! - [`Overwrite`]: remove the rows matching a filter (copy-on-write: files wholly matched are
+//!   dropped, files partly matched are rewritten without those rows) and add new files;
+//!   operation `overwrite`, or `delete` when nothing is added ([`Table::delete_where`]).
+//! - [`ReplacePartitions`]: dynamic overwrite: every partition the new files touch is
+//!   replaced.
+//! - [`summary`]: snapshot summaries.
+//!
+//! Commits are retried on conflict per `commit.retry.*`: the new manifest of added files is
+//! written once and kept (its ADDED entries inherit snapshot id and sequence number from the
+//! manifest list), only the manifest list is rewritten against the new head, after checking
+//! that the files this commit removes are still live there (otherwise the commit fails with a
+//! conflict that retrying cannot fix).
+
+pub mod summary;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+
+use self::summary::SummaryBuilder;
+use crate::catalog::Catalog;
+use crate::expr::{BoundPredicate, Predicate};
+use crate::io::FileIO;
+use crate::scan::plan::{load_manifest, load_manifest_list};
+use crate::spec::{
+    DataContentType, DataFile, FormatVersion, ManifestContentType, ManifestEntry, ManifestFile,
+    ManifestStatus, Operation, Snapshot, SnapshotReference, SnapshotRetention, TableMetadata,
+    TableRequirement, TableUpdate, snapshot::MAIN_BRANCH,
+};
+use crate::table::Table;
+use crate::{Error, ErrorKind, Result};
+
+/// A new random, positive snapshot id (Java's scheme: XOR of a UUIDv4's halves, made positive).
+pub fn new_snapshot_id() -> i64 {
+    let u = uuid::Uuid::new_v4().as_u128();
+    (((u >> 64) as u64 ^ u as u64) & (i64::MAX as u64)) as i64
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn metadata_dir(md: &TableMetadata) -> String {
+    md.properties()
+        .get("write.metadata.path")
+        .map(|p| p.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("{}/metadata", md.location()))
+}
+
+/// Files a commit removes, found against a given base.
+#[derive(Debug, Default, Clone)]
+struct Removal {
+    /// Paths of live files to remove.
+    paths: HashSet<String>,
+    /// Files written to replace partly matched files (copy-on-write), by source path.
+    rewritten: HashMap<String, Vec<DataFile>>,
+}
+
+/// What an operation does, against a base snapshot.
+#[derive(Debug, Clone)]
+enum Kind {
+    Append,
+    /// Remove rows matching a filter (and add `added` files).
+    OverwriteByFilter(Predicate),
+    /// Replace every partition the added files touch.
+    ReplacePartitions,
+}
+
+/// The shared commit machinery of every operation.
+#[derive(Debug)]
+struct Producer {
+    table: Table,
+    kind: Kind,
+    added: Vec<DataFile>,
+    branch: String,
+    snapshot_properties: BTreeMap<String, String>,
+}
+
+/// Append data files to a table.
+#[derive(Debug)]
+pub struct FastAppend(Producer);
+
+/// Overwrite rows matching a filter (or delete them when no files are added).
+#[derive(Debug)]
+pub struct Overwrite(Producer);
+
+/// Replace the partitions that the new files touch.
+#[derive(Debug)]
+pub struct ReplacePartitions(Producer);
+
+impl Table {
+    /// Append data files.
+    pub fn fast_append(&self) -> FastAppend {
+        FastAppend(Producer::new(self.clone(), Kind::Append))
+    }
+
+    /// Remove the rows matching `filter` and add new files (copy-on-write).
+    pub fn overwrite(&self, filter: Predicate) -> Overwrite {
+        Overwrite(Producer::new(self.clone(), Kind::OverwriteByFilter(filter)))
+    }
+
+    /// Remove the rows matching `filter` (copy-on-write); operation `delete`.
+    pub fn delete_where(&self, filter: Predicate) -> Overwrite {
+        Overwrite(Producer::new(self.clone(), Kind::OverwriteByFilter(filter)))
+    }
+
+    /// Replace the partitions the new files touch (dynamic overwrite).
+    pub fn replace_partitions(&self) -> ReplacePartitions {
+        ReplacePartitions(Producer::new(self.clone(), Kind::ReplacePartitions))
+    }
+}
+
+macro_rules! common_builder_methods {
+    ($t:ty) => {
+        impl $t {
+            /// Add data files (already written).
+            pub fn add_files(mut self, files: impl IntoIterator<Item = DataFile>) -> Self {
+                self.0.added.extend(files);
+                self
+            }
+
+            /// Commit to branch `name` instead of main.
+            pub fn to_branch(mut self, name: impl Into<String>) -> Self {
+                self.0.branch = name.into();
+                self
+            }
+
+            /// Add a custom entry to the snapshot summary.
+            pub fn set_snapshot_property(
+                mut self,
+                key: impl Into<String>,
+                value: impl Into<String>,
+            ) -> Self {
+                self.0.snapshot_properties.insert(key.into(), value.into());
+                self
+            }
+
+            /// Write `batches` as data files (partitioned by the default spec) and add them.
+            pub async fn add_batches(mut self, batches: &[RecordBatch]) -> Result<Self> {
+                let files = write_batches(&self.0.table, batches).await?;
+                self.0.added.extend(files);
+                Ok(self)
+            }
+
+            /// Commit through `catalog`, retrying conflicts per `commit.retry.*`.
+            pub async fn commit(self, catalog: &dyn Catalog) -> Result<Table> {
+                self.0.commit(catalog).await
+            }
+        }
+    };
+}
+
+common_builder_methods!(FastAppend);
+common_builder_methods!(Overwrite);
+common_builder_methods!(ReplacePartitions);
+
+/// Write record batches as data files of `table` under its default partition spec, its
+/// sort order and its write properties (`write.data.path` or `<location>/data`).
+pub async fn write_batches(table: &Table, batches: &[RecordBatch]) -> Result<Vec<DataFile>> {
+    let md = table.metadata();
+    let data_location = md
+        .properties()
+        .get("write.data.path")
+        .map(|p| p.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("{}/data", md.location()));
+    let mut builder = crate::writer::PartitionedWriter::builder(
+        std::sync::Arc::new(md.current_schema().clone()),
+        table.file_io().clone(),
+        data_location,
+    )
+    .partition_spec(md.default_partition_spec().clone())
+    .table_properties(md.properties());
+    if let Some(order) = md.default_sort_order() {
+        builder = builder.sort_order(order.clone());
+    }
+    let mut writer = builder.build()?;
+    for b in batches {
+        if let Err(e) = writer.write(b).await {
+            writer.abort().await.ok();
+            return Err(e);
+        }
+    }
+    writer.close().await
+}
+
+impl Producer {
+    fn new(table: Table, kind: Kind) -> Self {
+        Self {
+            table,
+            kind,
+            added: Vec::new(),
+            branch: MAIN_BRANCH.to_string(),
+            snapshot_properties: BTreeMap::new(),
+        }
+    }
+
+    /// Live entries of the branch head, per manifest.
+    async fn live_entries(
+        io: &FileIO,
+        md: &TableMetadata,
+        manifests: &[ManifestFile],
+    ) -> Result<Vec<(usize, Vec<ManifestEntry>)>> {
+        let mut out = Vec::new();
+        for (i, m) in manifests.iter().enumerate() {
+            if m.content != ManifestContentType::Data {
+                continue;
+            }
+            out.push((i, load_manifest(io, md, m).await?));
+        }
+        Ok(out)
+    }
+
+    /// Which live files this commit removes from `base` (and rewrites, for partial matches).
+    async fn removal(
+        &self,
+        md: &TableMetadata,
+        manifests: &[ManifestFile],
+        previous: &Removal,
+    ) -> Result<Removal> {
+        let io = self.table.file_io();
+        let mut removal = Removal::default();
+        match &self.kind {
+            Kind::Append => {}
+            Kind::ReplacePartitions => {
+                let spec_id = md.default_spec_id();
+                let touched: HashSet<String> = self
+                    .added
+                    .iter()
+                    .map(|f| format!("{:?}", f.partition))
+                    .collect();
+                for (i, entries) in Self::live_entries(io, md, manifests).await? {
+                    if manifests[i].partition_spec_id != spec_id {
+                        continue;
+                    }
+                    for e in entries {
+                        if e.status != ManifestStatus::Deleted
+                            && touched.contains(&format!("{:?}", e.data_file.partition))
+                        {
+                            removal.paths.insert(e.data_file.file_path.clone());
+                        }
+                    }
+                }
+            }
+            Kind::OverwriteByFilter(filter) => {
+                let schema = md.current_schema();
+                let bound = filter.bind(schema, true)?;
+                let pruner = crate::scan::prune::Pruner::new(md, schema, Some(&bound))?;
+                for (i, entries) in Self::live_entries(io, md, manifests).await? {
+                    let spec_id = manifests[i].partition_spec_id;
+                    for e in entries {
+                        if e.status == ManifestStatus::Deleted
+                            || !pruner.may_match_file(spec_id, &e.data_file)?
+                        {
+                            continue;
+                        }
+                        let path = e.data_file.file_path.clone();
+                        if pruner.all_rows_match(spec_id, &e.data_file)? {
+                            removal.paths.insert(path);
+                            continue;
+                        }
+                        // Partly matched: keep the rows that do not match, in a new file.
+                        let kept = match previous.rewritten.get(&path) {
+                            Some(files) => files.clone(),
+                            None => rewrite_without(&self.table, md, &e.data_file, &bound).await?,
+                        };
+                        let unchanged =
+                            kept.len() == 1 && kept[0].record_count == e.data_file.record_count;
+                        if unchanged {
+                            // No row matched after all; leave the file alone.
+                            continue;
+                        }
+                        removal.paths.insert(path.clone());
+                        removal.rewritten.insert(path, kept);
+                    }
+                }
+            }
+        }
+        Ok(removal)
+    }
+
+    fn operation(&self, removal: &Removal) -> Operation {
+        let adds = !self.added.is_empty() || removal.rewritten.values().any(|v| !v.is_empty());
+        match (&self.kind, adds, removal.paths.is_empty()) {
+            (Kind::Append, _, _) => Operation::Append,
+            (_, _, true) => Operation::Append,
+            (_, false, false) => Operation::Delete,
+            (_, true, false) => Operation::Overwrite,
+        }
+    }
+
+    async fn commit(self, catalog: &dyn Catalog) -> Result<Table> {
+        let props = self.table.metadata().table_properties()?;
+        let retries = props.commit_retry_num_retries;
+        let mut wait = Duration::from_millis(props.commit_retry_min_wait_ms.max(1));
+        let max_wait = Duration::from_millis(props.commit_retry_max_wait_ms.max(1));
+        let snapshot_id = new_snapshot_id();
+        let io = self.table.file_io().clone();
+        let mut base = self.table.clone();
+        let mut written_added: Option<Vec<ManifestFile>> = None;
+        let mut removal = Removal::default();
+        let mut attempt = 0u32;
+        loop {
+            let md = base.metadata();
+            let parent = md.snapshot_for_ref(&self.branch).cloned();
+            let parent_manifests = match &parent {
+                Some(p) => load_manifest_list(&io, p).await?,
+                None => vec![],
+            };
+            let previous = removal.clone();
+            removal = self.removal(md, &parent_manifests, &previous).await?;
+            if attempt > 0 {
+                // Whatever an earlier attempt meant to remove must still be there to remove.
+                if let Some(gone) = previous.paths.iter().find(|p| !removal.paths.contains(*p)) {
+                    return Err(Error::new(
+                        ErrorKind::CommitConflict,
+                        format!(
+                            "a concurrent commit removed or replaced {gone}, which this commit also changes; reload the table and redo the operation"
+                        ),
+                    )
+                    .non_retryable());
+                }
+            }
+            let spec_id = md.default_spec_id();
+            if written_added.is_none() {
+                let mut all_added: Vec<DataFile> = self.added.clone();
+                for files in removal.rewritten.values() {
+                    all_added.extend(files.iter().cloned());
+                }
+                written_added =
+                    Some(write_added_manifests(&io, md, spec_id, snapshot_id, &all_added).await?);
+            }
+            let sequence_number = md.next_sequence_number();
+            let mut summary = SummaryBuilder::default();
+            for f in &self.added {
+                summary.add_file(spec_id, f);
+            }
+            for files in removal.rewritten.values() {
+                for f in files {
+                    summary.add_file(spec_id, f);
+                }
+            }
+            let mut manifests: Vec<ManifestFile> = written_added.clone().unwrap_or_default();
+            let mut rewritten_manifests = Vec::new();
+            for m in &parent_manifests {
+                if removal.paths.is_empty() || m.content != ManifestContentType::Data {
+                    manifests.push(m.clone());
+                    continue;
+                }
+                let entries = load_manifest(&io, md, m).await?;
+                if !entries.iter().any(|e| {
+                    e.status != ManifestStatus::Deleted
+                        && removal.paths.contains(&e.data_file.file_path)
+                }) {
+                    manifests.push(m.clone());
+                    continue;
+                }
+                let mut out = Vec::with_capacity(entries.len());
+                for mut e in entries {
+                    match e.status {
+                        ManifestStatus::Deleted => continue,
+                        _ if removal.paths.contains(&e.data_file.file_path) => {
+                            summary.remove_file(m.partition_spec_id, &e.data_file);
+                            e.status = ManifestStatus::Deleted;
+                            e.snapshot_id = Some(snapshot_id);
+                        }
+                        _ => e.status = ManifestStatus::Existing,
+                    }
+                    out.push(e);
+                }
+                let written =
+                    write_manifest(&io, md, m.partition_spec_id, snapshot_id, m.content, out)
+                        .await?;
+                rewritten_manifests.push(written.manifest_path.clone());
+                manifests.push(written);
+            }
+            let operation = self.operation(&removal);
+            if operation == Operation::Append
+                && !matches!(self.kind, Kind::Append)
+                && self.added.is_empty()
+            {
+                // Nothing matched and nothing to add: no new snapshot.
+                cleanup(
+                    &io,
+                    written_added
+                        .iter()
+                        .flatten()
+                        .map(|m| m.manifest_path.clone()),
+                )
+                .await;
+                return Ok(base);
+            }
+            let mut s = summary.build(operation, parent.as_ref().map(|p| &p.summary));
+            for (k, v) in &self.snapshot_properties {
+                s.set(k, v);
+            }
+            let list_path = format!(
+                "{}/snap-{snapshot_id}-{attempt}-{}.avro",
+                metadata_dir(md),
+                uuid::Uuid::new_v4()
+            );
+            let (first_row_id, added_rows) = write_manifest_list(
+                &io,
+                md,
+                &list_path,
+                snapshot_id,
+                parent.as_ref().map(|p| p.snapshot_id),
+                sequence_number,
+                &mut manifests,
+            )
+            .await?;
+            let snapshot = Snapshot {
+                snapshot_id,
+                parent_snapshot_id: parent.as_ref().map(|p| p.snapshot_id),
+                sequence_number,
+                timestamp_ms: now_ms().max(md.last_updated_ms()),
+                manifest_list: list_path.clone(),
+                manifests: None,
+                summary: s,
+                schema_id: Some(md.current_schema_id()),
+                first_row_id,
+                added_rows,
+                key_id: None,
+            };
+            let retention = md
+                .refs()
+                .get(&self.branch)
+                .map(|r| r.retention)
+                .unwrap_or_else(SnapshotRetention::branch);
+            let requirements = vec![
+                TableRequirement::AssertTableUuid {
+                    uuid: md.table_uuid(),
+                },
+                TableRequirement::AssertRefSnapshotId {
+                    r#ref: self.branch.clone(),
+                    snapshot_id: parent.as_ref().map(|p| p.snapshot_id),
+                },
+            ];
+            let updates = vec![
+                TableUpdate::AddSnapshot { snapshot },
+                TableUpdate::SetSnapshotRef {
+                    ref_name: self.branch.clone(),
+                    reference: SnapshotReference {
+                        snapshot_id,
+                        retention,
+                    },
+                },
+            ];
+            match catalog
+                .commit_table(base.ident(), requirements, updates)
+                .await
+            {
+                Ok(t) => return Ok(t),
+                Err(e) if e.is_retryable() && attempt < retries => {
+                    cleanup(&io, std::iter::once(list_path).chain(rewritten_manifests)).await;
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(max_wait);
+                    attempt += 1;
+                    base = catalog.load_table(base.ident()).await?;
+                }
+                Err(e) => {
+                    // A conflict we cannot retry: remove what only this attempt wrote. Data
+                    // files are left for orphan clean-up (a caller may retry with them).
+                    if e.kind() == ErrorKind::CommitConflict {
+                        cleanup(
+                            &io,
+                            std::iter::once(list_path).chain(rewritten_manifests).chain(
+                                written_added
+                                    .iter()
+                                    .flatten()
+                                    .map(|m| m.manifest_path.clone()),
+                            ),
+                        )
+                        .await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+async fn cleanup(io: &FileIO, paths: impl Iterator<Item = String>) {
+    for p in paths {
+        // Best effort: an unreferenced file is harmless and orphan clean-up removes it.
+        let _ = io.delete(&p).await;
+    }
+}
+
+/// Rewrite a data file without the rows matching `filter`; returns the new file(s) (empty
+/// when every row matched).
+async fn rewrite_without(
+    table: &Table,
+    md: &TableMetadata,
+    file: &DataFile,
+    filter: &BoundPredicate,
+) -> Result<Vec<DataFile>> {
+    let schema = std::sync::Arc::new(md.current_schema().clone());
+    let ids: Vec<i32> = schema.fields().iter().map(|f| f.id).collect();
+    let reader = crate::scan::ArrowReader::new(table.file_io().clone(), schema, ids)?
+        .with_exclusion(filter.clone());
+    let task = crate::scan::FileScanTask {
+        data_file: file.clone(),
+        spec_id: md.default_spec_id(),
+        sequence_number: 0,
+        deletes: vec![],
+    };
+    let batches = reader.read(&task).await?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows as i64 == file.record_count {
+        return Ok(vec![file.clone()]);
+    }
+    if rows == 0 {
+        return Ok(vec![]);
+    }
+    write_batches(table, &batches).await
+}
+
+/// Write the manifest(s) for the files a snapshot adds (ADDED entries that inherit snapshot
+/// id and sequence number from the manifest list).
+async fn write_added_manifests(
+    io: &FileIO,
+    md: &TableMetadata,
+    spec_id: i32,
+    snapshot_id: i64,
+    files: &[DataFile],
+) -> Result<Vec<ManifestFile>> {
+    let mut out = Vec::new();
+    for content in [ManifestContentType::Data, ManifestContentType::Deletes] {
+        let entries: Vec<ManifestEntry> = files
+            .iter()
+            .filter(|f| {
+                (f.content == DataContentType::Data) == (content == ManifestContentType::Data)
+            })
+            .map(|f| ManifestEntry {
+                status: ManifestStatus::Added,
+                snapshot_id: None,
+                sequence_number: None,
+                file_sequence_number: None,
+                data_file: f.clone(),
+            })
+            .collect();
+        if !entries.is_empty() {
+            out.push(write_manifest(io, md, spec_id, snapshot_id, content, entries).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// Write one manifest under the table's metadata directory.
+async fn write_manifest(
+    io: &FileIO,
+    md: &TableMetadata,
+    spec_id: i32,
+    snapshot_id: i64,
+    content: ManifestContentType,
+    entries: Vec<ManifestEntry>,
+) -> Result<ManifestFile> {
+    let path = format!("{}/{}-m0.avro", metadata_dir(md), uuid::Uuid::new_v4());
+    let spec = md.partition_spec_by_id(spec_id).ok_or_else(|| {
+        Error::invalid(format!(
+            "partition spec {spec_id} is not in the table metadata"
+        ))
+    })?;
+    let mut writer = crate::avro::ManifestWriter::new(
+        md.format_version(),
+        content,
+        snapshot_id,
+        md.current_schema(),
+        spec,
+    )?;
+    for e in &entries {
+        writer.write_entry(e)?;
+    }
+    let (bytes, mut manifest) = writer.finish()?;
+    manifest.manifest_path = path.clone();
+    manifest.manifest_length = bytes.len() as i64;
+    io.write(&path, bytes::Bytes::from(bytes)).await?;
+    Ok(manifest)
+}
+
+/// Write the manifest list; returns the snapshot's (first-row-id, added-rows) for v3.
+async fn write_manifest_list(
+    io: &FileIO,
+    md: &TableMetadata,
+    path: &str,
+    snapshot_id: i64,
+    parent_id: Option<i64>,
+    sequence_number: i64,
+    manifests: &mut [ManifestFile],
+) -> Result<(Option<i64>, Option<i64>)> {
+    let first_row_id =
+        (md.format_version() >= FormatVersion::V3).then(|| md.next_row_id().unwrap_or(0));
+    let mut writer = crate::avro::ManifestListWriter::new(
+        md.format_version(),
+        snapshot_id,
+        parent_id,
+        sequence_number,
+        first_row_id,
+    )?;
+    for m in manifests.iter_mut() {
+        *m = writer.add_manifest(m)?;
+    }
+    let (bytes, next) = writer.finish()?;
+    io.write(path, bytes::Bytes::from(bytes)).await?;
+    Ok(match (first_row_id, next) {
+        (Some(first), Some(next)) => (Some(first), Some(next - first)),
+        _ => (None, None),
+    })
+}
