@@ -5,6 +5,12 @@
 //! or the commit. For scale: a whole pyiceberg 0.12 append of the same kind runs at about
 //! 170,000 rows/s.
 //!
+//! Then the whole append, side by side: Floe (`fast_append().add_batches(..).commit(..)`
+//! through the in-memory catalog on local files: data files, manifest, manifest list,
+//! metadata file) against pyiceberg 0.12's `Table.append` of the same Arrow data (handed over
+//! as an Arrow IPC file, read before its clock starts) into a table with the same schema and
+//! partitioning, in the same run.
+//!
 //! Run: `cargo bench -p table-format --bench append_write`.
 
 use std::collections::BTreeMap;
@@ -147,5 +153,123 @@ fn main() {
             ROWS as f64 / median
         );
     }
+    full_append_vs_pyiceberg(&runtime, &schema, &data, &root);
     let _ = std::fs::remove_dir_all(&root);
+}
+
+fn full_append_vs_pyiceberg(
+    runtime: &tokio::runtime::Runtime,
+    schema: &Arc<Schema>,
+    data: &[RecordBatch],
+    root: &std::path::Path,
+) {
+    use table_format::catalog::{Catalog, MemoryCatalog, TableCreation, TableIdent};
+    use table_format::spec::{UnboundPartitionField, UnboundPartitionSpec};
+
+    let unbound = UnboundPartitionSpec {
+        spec_id: None,
+        fields: spec()
+            .fields()
+            .iter()
+            .map(|f| UnboundPartitionField {
+                source_id: f.source_id,
+                field_id: None,
+                name: f.name.clone(),
+                transform: f.transform.clone(),
+            })
+            .collect(),
+    };
+    let mut times = Vec::new();
+    for run in 0..3 {
+        let warehouse = format!("file://{}/floe-full-{run}", root.display());
+        let secs = runtime.block_on(async {
+            let catalog = MemoryCatalog::new(FileIO::local(), warehouse);
+            let ident = TableIdent::new(["bench"], "events");
+            let table = catalog
+                .create_table(
+                    &ident,
+                    TableCreation::new(schema.as_ref().clone())
+                        .with_partition_spec(unbound.clone()),
+                )
+                .await
+                .expect("create");
+            let t = Instant::now();
+            let table = table
+                .fast_append()
+                .add_batches(data)
+                .await
+                .expect("write")
+                .commit(&catalog)
+                .await
+                .expect("commit");
+            let secs = t.elapsed().as_secs_f64();
+            let total: i64 = table
+                .metadata()
+                .current_snapshot()
+                .and_then(|s| s.summary.get("total-records"))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            assert_eq!(total as usize, ROWS);
+            secs
+        });
+        times.push(secs);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let floe = times[times.len() / 2];
+    println!(
+        "full append, Floe: {ROWS} rows in {floe:.3} s (median of 3) = {:.0} rows/s",
+        ROWS as f64 / floe
+    );
+
+    // The same data for pyiceberg.
+    let ipc = root.join("append.arrows");
+    {
+        let f = std::fs::File::create(&ipc).expect("ipc file");
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(f, &data[0].schema()).expect("ipc");
+        for b in data {
+            w.write(b).expect("ipc write");
+        }
+        w.finish().expect("ipc finish");
+    }
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let venv = std::process::Command::new("bash")
+        .arg(repo.join("scripts/interop-venv.sh"))
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .last()
+                .map(|l| l.trim().to_string())
+        });
+    let Some(venv) = venv else {
+        println!("full append, pyiceberg: not available (no interop venv)");
+        return;
+    };
+    let out = std::process::Command::new(format!("{venv}/bin/python"))
+        .arg(repo.join("table-format/benches/pyiceberg_append.py"))
+        .arg(&ipc)
+        .arg(root.join("pyiceberg"))
+        .output()
+        .expect("python runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        Some(py) => {
+            let py_secs = py["secs"].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "full append, pyiceberg 0.12: {ROWS} rows in {py_secs:.3} s = {:.0} rows/s ({} files) -> Floe is {:.1}x",
+                ROWS as f64 / py_secs,
+                py["files"],
+                py_secs / floe
+            );
+        }
+        None => println!(
+            "full append, pyiceberg: failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
 }
