@@ -224,7 +224,49 @@ async fn pyiceberg_and_duckdb_read_tables_floe_wrote() {
                 "v{version} {name}: {report}"
             );
             assert_eq!(report["duckdb_equal"], true, "v{version} {name}: {report}");
+            assert_partition_values_agree(&py, &table, &md, &format!("v{version} {name}")).await;
             std::fs::remove_dir_all(&dir).ok();
+        }
+    }
+}
+
+/// pyiceberg's `inspect.files()` sees each file with the partition values Floe wrote.
+async fn assert_partition_values_agree(py: &Path, table: &Table, md: &str, what: &str) {
+    let (ok, report) = interop(py, &["inspect", "--metadata", md]);
+    assert!(ok, "{what}: {report}");
+    let spec = table.metadata().default_partition_spec();
+    let tasks = table.scan().plan_files().await.unwrap();
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), tasks.len(), "{what}: file count");
+    for task in tasks {
+        let theirs = files
+            .iter()
+            .find(|f| f["file_path"] == task.data_file.file_path.as_str())
+            .unwrap_or_else(|| {
+                panic!(
+                    "{what}: pyiceberg does not list {}",
+                    task.data_file.file_path
+                )
+            });
+        assert_eq!(
+            theirs["record_count"], task.data_file.record_count,
+            "{what}"
+        );
+        for (field, value) in spec.fields().iter().zip(&task.data_file.partition) {
+            let py_value = &theirs["partition"][field.name.as_str()];
+            let py_text = match py_value {
+                Value::String(s) => s.clone(),
+                Value::Null => "null".into(),
+                other => other.to_string(),
+            };
+            let ours = value
+                .as_ref()
+                .map_or("null".to_string(), |d| d.human_string());
+            assert_eq!(
+                py_text, ours,
+                "{what}: partition field {} of {}",
+                field.name, task.data_file.file_path
+            );
         }
     }
 }

@@ -16,3 +16,4 @@ mod operations;
 mod parquet_writer;
 mod reader;
 mod replay;
+mod s3;
