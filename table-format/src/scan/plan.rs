@@ -21,7 +21,7 @@ use crate::expr::{BoundPredicate, Predicate};
 use crate::io::FileIO;
 use crate::spec::{
     DataContentType, DataFile, ManifestContentType, ManifestEntry, ManifestFile, ManifestStatus,
-    PartitionValues, Schema, Snapshot, TableMetadata,
+    PartitionValues, Schema, Snapshot, StructType, TableMetadata,
 };
 use crate::table::Table;
 use crate::{Error, Result};
@@ -230,12 +230,9 @@ pub async fn load_manifest_list(io: &FileIO, snapshot: &Snapshot) -> Result<Vec<
     avro::read_manifest_list(&bytes)
 }
 
-/// Read a manifest's entries (inheritance applied), with the partition type of its spec.
-pub async fn load_manifest(
-    io: &FileIO,
-    md: &TableMetadata,
-    manifest: &ManifestFile,
-) -> Result<Vec<ManifestEntry>> {
+/// The partition struct type of a manifest's spec, resolved against the current schema (or,
+/// for a spec over a dropped column, the newest schema that still has its sources).
+pub fn manifest_partition_type(md: &TableMetadata, manifest: &ManifestFile) -> Result<StructType> {
     let spec = md
         .partition_spec_by_id(manifest.partition_spec_id)
         .ok_or_else(|| {
@@ -244,8 +241,7 @@ pub async fn load_manifest(
                 manifest.manifest_path, manifest.partition_spec_id
             ))
         })?;
-    let partition_type = spec.partition_type(md.current_schema()).or_else(|_| {
-        // A spec over a dropped column: resolve it against any schema that has the source.
+    spec.partition_type(md.current_schema()).or_else(|_| {
         md.schemas()
             .iter()
             .rev()
@@ -253,14 +249,25 @@ pub async fn load_manifest(
             .ok_or_else(|| {
                 Error::invalid(format!("cannot resolve partition spec {}", spec.spec_id()))
             })
-    })?;
+    })
+}
+
+/// Read a manifest's entries (inheritance applied), with the partition type of its spec.
+pub async fn load_manifest(
+    io: &FileIO,
+    md: &TableMetadata,
+    manifest: &ManifestFile,
+) -> Result<Vec<ManifestEntry>> {
+    let partition_type = manifest_partition_type(md, manifest)?;
     let bytes = io.read(&manifest.manifest_path).await?;
-    let (_meta, entries) = avro::read_manifest(&bytes, manifest, &partition_type)?;
+    let (_meta, entries) = avro::read_manifest(&bytes, manifest, &partition_type)
+        .map_err(|e| e.context(format!("manifest {}", manifest.manifest_path)))?;
     Ok(entries)
 }
 
+/// The delete files of a snapshot, indexed to find the ones that apply to a data file.
 #[derive(Debug, Default)]
-struct DeleteIndex {
+pub struct DeleteIndex {
     /// (spec id, partition) -> position/equality deletes in that partition.
     by_partition: HashMap<(i32, PartitionKey), Vec<DeleteFileRef>>,
     /// referenced data file -> position deletes / deletion vectors for it.
@@ -283,6 +290,22 @@ fn partition_key(p: &PartitionValues) -> PartitionKey {
 }
 
 impl DeleteIndex {
+    /// Index the live delete files of the delete manifests among `manifests`.
+    pub async fn load(io: &FileIO, md: &TableMetadata, manifests: &[ManifestFile]) -> Result<Self> {
+        let mut index = DeleteIndex::default();
+        for m in manifests
+            .iter()
+            .filter(|m| m.content == ManifestContentType::Deletes)
+        {
+            for e in load_manifest(io, md, m).await? {
+                if e.status != ManifestStatus::Deleted {
+                    index.add(md, m.partition_spec_id, e);
+                }
+            }
+        }
+        Ok(index)
+    }
+
     fn add(&mut self, md: &TableMetadata, spec_id: i32, entry: ManifestEntry) {
         let seq = entry.sequence_number.unwrap_or(0);
         let file = entry.data_file;
@@ -321,7 +344,7 @@ impl DeleteIndex {
     /// Deletes that apply to a data file with data sequence number `seq` (spec rules:
     /// position deletes with a sequence number >= the file's, equality deletes with a
     /// sequence number > the file's).
-    fn for_file(&self, spec_id: i32, file: &DataFile, seq: i64) -> Vec<DeleteFileRef> {
+    pub fn for_file(&self, spec_id: i32, file: &DataFile, seq: i64) -> Vec<DeleteFileRef> {
         let applies = |d: &DeleteFileRef| match d.file.content {
             DataContentType::PositionDeletes => d.sequence_number >= seq,
             DataContentType::EqualityDeletes => d.sequence_number > seq,
@@ -388,27 +411,39 @@ async fn plan_stream(
             let (io, md, pruner, deletes) =
                 (io.clone(), md.clone(), pruner.clone(), deletes.clone());
             async move {
-                let entries = load_manifest(&io, &md, &m).await?;
-                let mut tasks = Vec::new();
-                for e in entries {
-                    if e.status == ManifestStatus::Deleted
-                        || !pruner.may_match_file(m.partition_spec_id, &e.data_file)?
-                    {
-                        continue;
+                let bytes = io.read(&m.manifest_path).await?;
+                let partition_type = manifest_partition_type(&md, &m)?;
+                // Decoding is CPU work: run it off the async threads, so several manifests
+                // decode in parallel on all cores.
+                let tasks = tokio::task::spawn_blocking(move || {
+                    let mut tasks = Vec::new();
+                    let reader = avro::ManifestReader::new(&bytes, &m, &partition_type)
+                        .map_err(|e| e.context(format!("manifest {}", m.manifest_path)))?;
+                    for e in reader {
+                        let e =
+                            e.map_err(|e| e.context(format!("manifest {}", m.manifest_path)))?;
+                        if e.status == ManifestStatus::Deleted
+                            || !pruner.may_match_file(m.partition_spec_id, &e.data_file)?
+                        {
+                            continue;
+                        }
+                        let seq = e.sequence_number.unwrap_or(0);
+                        let file_deletes = if deletes.is_empty() {
+                            vec![]
+                        } else {
+                            deletes.for_file(m.partition_spec_id, &e.data_file, seq)
+                        };
+                        tasks.push(FileScanTask {
+                            data_file: e.data_file,
+                            spec_id: m.partition_spec_id,
+                            sequence_number: seq,
+                            deletes: file_deletes,
+                        });
                     }
-                    let seq = e.sequence_number.unwrap_or(0);
-                    let file_deletes = if deletes.is_empty() {
-                        vec![]
-                    } else {
-                        deletes.for_file(m.partition_spec_id, &e.data_file, seq)
-                    };
-                    tasks.push(FileScanTask {
-                        data_file: e.data_file,
-                        spec_id: m.partition_spec_id,
-                        sequence_number: seq,
-                        deletes: file_deletes,
-                    });
-                }
+                    Ok::<_, Error>(tasks)
+                })
+                .await
+                .map_err(|e| Error::invalid(format!("manifest decoding task failed: {e}")))??;
                 Ok::<_, Error>(futures::stream::iter(tasks.into_iter().map(Ok)))
             }
         })

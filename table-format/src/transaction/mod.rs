@@ -58,6 +58,9 @@ struct Removal {
     paths: HashSet<String>,
     /// Files written to replace partly matched files (copy-on-write), by source path.
     rewritten: HashMap<String, Vec<DataFile>>,
+    /// The delete files each rewrite applied, by source path: a retry that finds other
+    /// delete files for the same data file rewrites it again.
+    rewrite_deletes: HashMap<String, Vec<String>>,
 }
 
 /// What an operation does, against a base snapshot.
@@ -249,6 +252,7 @@ impl Producer {
                 let schema = md.current_schema();
                 let bound = filter.bind(schema, true)?;
                 let pruner = crate::scan::prune::Pruner::new(md, schema, Some(&bound))?;
+                let delete_index = crate::scan::plan::DeleteIndex::load(io, md, manifests).await?;
                 for (i, entries) in Self::live_entries(io, md, manifests).await? {
                     let spec_id = manifests[i].partition_spec_id;
                     for e in entries {
@@ -262,17 +266,33 @@ impl Producer {
                             removal.paths.insert(path);
                             continue;
                         }
-                        // Partly matched: keep the rows that do not match, in a new file.
-                        let kept = match previous.rewritten.get(&path) {
+                        // Partly matched: keep the rows that do not match, in a new file,
+                        // with the file's delete files applied (they do not carry over).
+                        let seq = e.sequence_number.unwrap_or(0);
+                        let deletes = delete_index.for_file(spec_id, &e.data_file, seq);
+                        let delete_paths: Vec<String> =
+                            deletes.iter().map(|d| d.file.file_path.clone()).collect();
+                        let reusable = previous
+                            .rewritten
+                            .get(&path)
+                            .filter(|_| previous.rewrite_deletes.get(&path) == Some(&delete_paths));
+                        let kept = match reusable {
                             Some(files) => files.clone(),
-                            None => rewrite_without(&self.table, md, &e.data_file, &bound).await?,
+                            None => match rewrite_without(
+                                &self.table,
+                                md,
+                                &e.data_file,
+                                deletes,
+                                &bound,
+                            )
+                            .await?
+                            {
+                                // No row matched after all; leave the file alone.
+                                None => continue,
+                                Some(files) => files,
+                            },
                         };
-                        let unchanged =
-                            kept.len() == 1 && kept[0].record_count == e.data_file.record_count;
-                        if unchanged {
-                            // No row matched after all; leave the file alone.
-                            continue;
-                        }
+                        removal.rewrite_deletes.insert(path.clone(), delete_paths);
                         removal.paths.insert(path.clone());
                         removal.rewritten.insert(path, kept);
                     }
@@ -284,7 +304,18 @@ impl Producer {
 
     fn operation(&self, removal: &Removal) -> Operation {
         let adds = !self.added.is_empty() || removal.rewritten.values().any(|v| !v.is_empty());
+        let adds_deletes = self
+            .added
+            .iter()
+            .any(|f| f.content != DataContentType::Data);
+        let adds_data = self
+            .added
+            .iter()
+            .any(|f| f.content == DataContentType::Data);
         match (&self.kind, adds, removal.paths.is_empty()) {
+            // Delete files make a row-level change: `delete` alone, `overwrite` with new rows.
+            (Kind::Append, _, _) if adds_deletes && adds_data => Operation::Overwrite,
+            (Kind::Append, _, _) if adds_deletes => Operation::Delete,
             (Kind::Append, _, _) => Operation::Append,
             (_, _, true) => Operation::Append,
             (_, false, false) => Operation::Delete,
@@ -301,6 +332,7 @@ impl Producer {
         let io = self.table.file_io().clone();
         let mut base = self.table.clone();
         let mut written_added: Option<Vec<ManifestFile>> = None;
+        let mut written_key: Option<std::collections::BTreeSet<String>> = None;
         let mut removal = Removal::default();
         let mut attempt = 0u32;
         loop {
@@ -325,13 +357,21 @@ impl Producer {
                 }
             }
             let spec_id = md.default_spec_id();
-            if written_added.is_none() {
-                let mut all_added: Vec<DataFile> = self.added.clone();
-                for files in removal.rewritten.values() {
-                    all_added.extend(files.iter().cloned());
+            // The manifest of added files is written once and reused by retries, unless the
+            // files to add changed (a retry found another file to rewrite, or one less).
+            let mut all_added: Vec<DataFile> = self.added.clone();
+            for files in removal.rewritten.values() {
+                all_added.extend(files.iter().cloned());
+            }
+            let key: std::collections::BTreeSet<String> =
+                all_added.iter().map(|f| f.file_path.clone()).collect();
+            if written_key.as_ref() != Some(&key) {
+                if let Some(old) = written_added.take() {
+                    cleanup(&io, old.into_iter().map(|m| m.manifest_path)).await;
                 }
                 written_added =
                     Some(write_added_manifests(&io, md, spec_id, snapshot_id, &all_added).await?);
+                written_key = Some(key);
             }
             let sequence_number = md.next_sequence_number();
             let mut summary = SummaryBuilder::default();
@@ -496,27 +536,44 @@ async fn rewrite_without(
     table: &Table,
     md: &TableMetadata,
     file: &DataFile,
+    deletes: Vec<crate::scan::DeleteFileRef>,
     filter: &BoundPredicate,
-) -> Result<Vec<DataFile>> {
+) -> Result<Option<Vec<DataFile>>> {
     let schema = std::sync::Arc::new(md.current_schema().clone());
     let ids: Vec<i32> = schema.fields().iter().map(|f| f.id).collect();
-    let reader = crate::scan::ArrowReader::new(table.file_io().clone(), schema, ids)?
-        .with_exclusion(filter.clone());
+    let reader = crate::scan::ArrowReader::new(table.file_io().clone(), schema.clone(), ids)?;
     let task = crate::scan::FileScanTask {
         data_file: file.clone(),
         spec_id: md.default_spec_id(),
         sequence_number: 0,
-        deletes: vec![],
+        deletes,
     };
-    let batches = reader.read(&task).await?;
-    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    if rows as i64 == file.record_count {
-        return Ok(vec![file.clone()]);
+    // Live rows of the file (its deletes applied), then the ones the filter does not match.
+    let live = reader.read(&task).await?;
+    let mut kept = Vec::with_capacity(live.len());
+    let mut any_matched = false;
+    for batch in live {
+        let matched = crate::expr::eval_record_batch(filter, &batch, &schema)?;
+        if matched.true_count() == 0 {
+            kept.push(batch);
+            continue;
+        }
+        any_matched = true;
+        let keep = arrow_arith::boolean::not(&matched)
+            .map_err(|e| Error::invalid(format!("cannot filter rows: {e}")))?;
+        let b = arrow_select::filter::filter_record_batch(&batch, &keep)
+            .map_err(|e| Error::invalid(format!("cannot filter rows: {e}")))?;
+        if b.num_rows() > 0 {
+            kept.push(b);
+        }
     }
-    if rows == 0 {
-        return Ok(vec![]);
+    if !any_matched {
+        return Ok(None);
     }
-    write_batches(table, &batches).await
+    if kept.iter().all(|b| b.num_rows() == 0) {
+        return Ok(Some(vec![]));
+    }
+    Ok(Some(write_batches(table, &kept).await?))
 }
 
 /// Write the manifest(s) for the files a snapshot adds (ADDED entries that inherit snapshot

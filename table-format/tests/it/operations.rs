@@ -416,6 +416,21 @@ async fn pyiceberg_and_duckdb_read_the_result_of_every_operation() {
             .commit(&catalog)
             .await
             .unwrap();
+        // v2 row-level deletes written as a position delete file (v3 uses deletion vectors).
+        let t = if version == 2 {
+            let target = t.scan().plan_files().await.unwrap()[0].data_file.clone();
+            let del_path = format!("file://{}/db/ops/data/pos-del-1.parquet", dir.display());
+            let mut del =
+                position_delete_file(t.file_io(), &del_path, &target.file_path, &[0]).await;
+            del.partition = target.partition.clone();
+            t.fast_append()
+                .add_files([del])
+                .commit(&catalog)
+                .await
+                .unwrap()
+        } else {
+            t
+        };
         let scan = t.scan();
         let batches = scan.to_arrow().await.unwrap();
         let arrow_schema = Arc::new(
@@ -429,4 +444,214 @@ async fn pyiceberg_and_duckdb_read_the_result_of_every_operation() {
         assert!(ok, "v{version}: {report}");
         std::fs::remove_dir_all(&dir).ok();
     }
+}
+
+#[tokio::test]
+async fn a_delete_retried_after_a_concurrent_append_keeps_both() {
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let ident = TableIdent::new(["db"], "retry");
+    let t = catalog
+        .create_table(&ident, TableCreation::new(schema()))
+        .await
+        .unwrap();
+    let t = t
+        .fast_append()
+        .add_batches(&[batch(&schema(), 0, 10)])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    // Another writer appends first; our delete started from the older state.
+    let stale = t.clone();
+    t.fast_append()
+        .add_batches(&[batch(&schema(), 100, 2)])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let after = stale
+        .delete_where(Reference::new("id").less_than(Datum::Long(3)))
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let mut expected: Vec<i64> = (3..10).collect();
+    expected.extend([100, 101]);
+    assert_eq!(ids(&after).await, expected);
+    assert_eq!(summary_i64(&after, "total-records"), 9);
+}
+
+#[tokio::test]
+async fn a_delete_retried_after_an_append_it_partly_matches_rewrites_that_file_too() {
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let ident = TableIdent::new(["db"], "retry2");
+    let t = catalog
+        .create_table(&ident, TableCreation::new(schema()))
+        .await
+        .unwrap();
+    let t = t
+        .fast_append()
+        .add_batches(&[batch(&schema(), 0, 10)])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let stale = t.clone();
+    // The concurrent append holds ids 1..4: the delete of id < 3 partly matches it as well.
+    t.fast_append()
+        .add_batches(&[batch(&schema(), 1, 3)])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let after = stale
+        .delete_where(Reference::new("id").less_than(Datum::Long(3)))
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let mut expected: Vec<i64> = (3..10).collect();
+    expected.push(3);
+    expected.sort_unstable();
+    assert_eq!(ids(&after).await, expected);
+    assert_eq!(summary_i64(&after, "total-records"), 8);
+}
+
+/// A position delete file (Parquet, reserved field ids) for `data_path` at `positions`.
+async fn position_delete_file(
+    io: &FileIO,
+    path: &str,
+    data_path: &str,
+    positions: &[i64],
+) -> table_format::spec::DataFile {
+    use arrow_array::StringArray;
+    use arrow_schema::{DataType, Field, Schema as ArrowSchema};
+    let field = |name: &str, dt: DataType, id: i32| {
+        Field::new(name, dt, false).with_metadata(std::collections::HashMap::from([(
+            table_format::arrow::FIELD_ID_KEY.to_string(),
+            id.to_string(),
+        )]))
+    };
+    let schema = Arc::new(ArrowSchema::new(vec![
+        field("file_path", DataType::Utf8, 2_147_483_546),
+        field("pos", DataType::Int64, 2_147_483_545),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec![data_path; positions.len()])),
+            Arc::new(Int64Array::from(positions.to_vec())),
+        ],
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let len = buf.len() as i64;
+    io.write(path, bytes::Bytes::from(buf)).await.unwrap();
+    table_format::spec::DataFile {
+        content: table_format::spec::DataContentType::PositionDeletes,
+        file_path: path.to_string(),
+        file_format: table_format::spec::DataFileFormat::Parquet,
+        record_count: positions.len() as i64,
+        file_size_in_bytes: len,
+        referenced_data_file: Some(data_path.to_string()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn position_deletes_apply_to_scans_and_survive_a_copy_on_write_rewrite() {
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let ident = TableIdent::new(["db"], "posdel");
+    let t = catalog
+        .create_table(&ident, TableCreation::new(schema()))
+        .await
+        .unwrap();
+    let t = t
+        .fast_append()
+        .add_batches(&[batch(&schema(), 0, 10)])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let data_path = t.scan().plan_files().await.unwrap()[0]
+        .data_file
+        .file_path
+        .clone();
+    let del = position_delete_file(
+        t.file_io(),
+        "memory://wh/db/posdel/data/del-1.parquet",
+        &data_path,
+        &[0, 1],
+    )
+    .await;
+    let t = t
+        .fast_append()
+        .add_files([del])
+        .commit(&catalog)
+        .await
+        .unwrap();
+    // The planner attaches the delete file (its sequence number is above the data file's).
+    let tasks = t.scan().plan_files().await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].deletes.len(), 1);
+    assert_eq!(ids(&t).await, (2..10).collect::<Vec<_>>());
+    // Time travel to before the delete file: all rows.
+    let first = t.metadata().snapshots()[0].snapshot_id;
+    assert_eq!(
+        ids_of(&t.scan().snapshot_id(first).to_arrow().await.unwrap()),
+        (0..10).collect::<Vec<_>>()
+    );
+    // A copy-on-write delete rewrites the file: deleted rows must not come back.
+    let t = t
+        .delete_where(Reference::new("id").equal_to(Datum::Long(5)))
+        .commit(&catalog)
+        .await
+        .unwrap();
+    assert_eq!(ids(&t).await, vec![2, 3, 4, 6, 7, 8, 9]);
+}
+
+#[tokio::test]
+async fn committing_only_delete_files_is_a_delete_snapshot() {
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let ident = TableIdent::new(["db"], "opkind");
+    let t = catalog
+        .create_table(&ident, TableCreation::new(schema()))
+        .await
+        .unwrap();
+    let t = t
+        .fast_append()
+        .add_batches(&[batch(&schema(), 0, 4)])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let data_path = t.scan().plan_files().await.unwrap()[0]
+        .data_file
+        .file_path
+        .clone();
+    let del = position_delete_file(
+        t.file_io(),
+        "memory://wh/db/opkind/data/d.parquet",
+        &data_path,
+        &[3],
+    )
+    .await;
+    let t = t
+        .fast_append()
+        .add_files([del])
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let snap = t.metadata().current_snapshot().unwrap();
+    assert_eq!(snap.summary.operation, Operation::Delete);
+    assert_eq!(snap.summary.get("added-position-deletes"), Some("1"));
+    assert_eq!(snap.summary.get("total-position-deletes"), Some("1"));
+    assert_eq!(ids(&t).await, vec![0, 1, 2]);
 }
