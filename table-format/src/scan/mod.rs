@@ -2,9 +2,11 @@
 //!
 //! - [`dv`]: deletion vectors (v3 Puffin blobs).
 //! - [`prune`]: what planning may skip for a filter (manifests, files) and what it may drop whole.
+//! - [`incremental`]: what a branch gained between two snapshots.
 //! - [`reader`]: reading one planned file (projection by field id, schema evolution, deletes).
 
 pub mod dv;
+pub mod incremental;
 pub mod plan;
 pub mod prune;
 pub mod reader;

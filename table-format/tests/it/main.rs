@@ -10,6 +10,7 @@ mod commit_language;
 mod common;
 mod failing_store;
 mod golden;
+mod incremental;
 mod interop;
 mod invalid_metadata;
 mod operations;

@@ -35,7 +35,7 @@ async fn ids(table: &Table) -> Vec<i64> {
     ids_of(&table.scan().to_arrow().await.unwrap())
 }
 
-fn ids_of(batches: &[RecordBatch]) -> Vec<i64> {
+pub fn ids_of(batches: &[RecordBatch]) -> Vec<i64> {
     let mut v: Vec<i64> = batches
         .iter()
         .flat_map(|b| {
