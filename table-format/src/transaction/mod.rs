@@ -162,22 +162,37 @@ common_builder_methods!(Overwrite);
 common_builder_methods!(ReplacePartitions);
 
 /// Write record batches as data files of `table` under its default partition spec, its
-/// sort order and its write properties (`write.data.path` or `<location>/data`).
+/// sort order and its write properties (`write.data.path` or `<location>/data`). When the
+/// table has a sort order, rows are sorted by it first, so every file is sorted and records
+/// the order's id.
 pub async fn write_batches(table: &Table, batches: &[RecordBatch]) -> Result<Vec<DataFile>> {
     let md = table.metadata();
+    let schema = std::sync::Arc::new(md.current_schema().clone());
     let data_location = md
         .properties()
         .get("write.data.path")
         .map(|p| p.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("{}/data", md.location()));
+    let order = md
+        .default_sort_order()
+        .filter(|o| !o.is_unsorted())
+        .cloned();
+    let sorted;
+    let batches = match &order {
+        Some(order) => {
+            sorted = vec![sort_batches(&schema, order, batches)?];
+            sorted.as_slice()
+        }
+        None => batches,
+    };
     let mut builder = crate::writer::PartitionedWriter::builder(
-        std::sync::Arc::new(md.current_schema().clone()),
+        schema.clone(),
         table.file_io().clone(),
         data_location,
     )
     .partition_spec(md.default_partition_spec().clone())
     .table_properties(md.properties());
-    if let Some(order) = md.default_sort_order() {
+    if let Some(order) = &order {
         builder = builder.sort_order(order.clone());
     }
     let mut writer = builder.build()?;
@@ -187,7 +202,62 @@ pub async fn write_batches(table: &Table, batches: &[RecordBatch]) -> Result<Vec
             return Err(e);
         }
     }
-    writer.close().await
+    let mut files = writer.close().await?;
+    if let Some(order) = &order {
+        let id = i32::try_from(order.order_id()).ok();
+        for f in &mut files {
+            f.sort_order_id = id;
+        }
+    }
+    Ok(files)
+}
+
+/// Sort rows by a sort order: each field's transform applied to its (top-level) source
+/// column, with the field's direction and null order.
+pub fn sort_batches(
+    schema: &crate::spec::Schema,
+    order: &crate::spec::SortOrder,
+    batches: &[RecordBatch],
+) -> Result<RecordBatch> {
+    use crate::spec::{NullOrder, SortDirection};
+    let arrow_schema = std::sync::Arc::new(crate::arrow::iceberg_schema_to_arrow(schema)?);
+    let conformed = batches
+        .iter()
+        .map(|b| crate::writer::conform_batch(schema, &arrow_schema, b))
+        .collect::<Result<Vec<_>>>()?;
+    let all = arrow_select::concat::concat_batches(&arrow_schema, &conformed)
+        .map_err(|e| Error::invalid(format!("cannot combine batches to sort them: {e}")))?;
+    let mut columns = Vec::with_capacity(order.fields().len());
+    for f in order.fields() {
+        let idx = schema
+            .fields()
+            .iter()
+            .position(|c| c.id == *f.source_id)
+            .ok_or_else(|| {
+                Error::unsupported(format!(
+                    "sort order field on column {} is not a top-level column; nested sort keys are not supported yet",
+                    *f.source_id
+                ))
+            })?;
+        let values = f.transform.apply_array(all.column(idx).as_ref())?;
+        columns.push(arrow_ord::sort::SortColumn {
+            values,
+            options: Some(arrow_schema::SortOptions {
+                descending: f.direction == SortDirection::Desc,
+                nulls_first: f.null_order == NullOrder::NullsFirst,
+            }),
+        });
+    }
+    let indices = arrow_ord::sort::lexsort_to_indices(&columns, None)
+        .map_err(|e| Error::invalid(format!("cannot sort rows: {e}")))?;
+    let sorted = all
+        .columns()
+        .iter()
+        .map(|c| arrow_select::take::take(c.as_ref(), &indices, None))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::invalid(format!("cannot sort rows: {e}")))?;
+    RecordBatch::try_new(arrow_schema, sorted)
+        .map_err(|e| Error::invalid(format!("cannot sort rows: {e}")))
 }
 
 impl Producer {

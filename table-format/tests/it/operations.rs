@@ -655,3 +655,60 @@ async fn committing_only_delete_files_is_a_delete_snapshot() {
     assert_eq!(snap.summary.get("total-position-deletes"), Some("1"));
     assert_eq!(ids(&t).await, vec![0, 1, 2]);
 }
+
+#[tokio::test]
+async fn writers_sort_rows_by_the_table_sort_order() {
+    use table_format::spec::{NullOrder, SortDirection, SortField, SortOrder};
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let ident = TableIdent::new(["db"], "sorted");
+    let mut creation = TableCreation::new(schema());
+    creation.sort_order = SortOrder::new(
+        1,
+        vec![
+            SortField {
+                source_id: SourceId::from(3),
+                transform: Transform::Identity,
+                direction: SortDirection::Asc,
+                null_order: NullOrder::NullsFirst,
+            },
+            SortField {
+                source_id: SourceId::from(1),
+                transform: Transform::Identity,
+                direction: SortDirection::Desc,
+                null_order: NullOrder::NullsLast,
+            },
+        ],
+    );
+    let t = catalog.create_table(&ident, creation).await.unwrap();
+    let t = t
+        .fast_append()
+        .add_batches(&[batch(&schema(), 0, 13), batch(&schema(), 50, 5)])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let tasks = t.scan().plan_files().await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].data_file.sort_order_id, Some(1));
+    let batches = t.scan().to_arrow().await.unwrap();
+    let mut rows: Vec<(String, i64)> = Vec::new();
+    for b in &batches {
+        let cat = b
+            .column(2)
+            .as_any()
+            .downcast_ref::<arrow_array::StringArray>()
+            .unwrap();
+        let id = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        for i in 0..b.num_rows() {
+            rows.push((cat.value(i).to_string(), id.value(i)));
+        }
+    }
+    let mut expected = rows.clone();
+    expected.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    assert_eq!(
+        rows, expected,
+        "rows are stored by category asc, then id desc"
+    );
+    assert_eq!(rows.len(), 18);
+}
