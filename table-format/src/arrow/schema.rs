@@ -171,6 +171,58 @@ fn arrow_field_to_iceberg(f: &Field) -> Result<NestedField> {
     Ok(NestedField::new(id, f.name().clone(), t, !f.is_nullable()))
 }
 
+/// The Iceberg type of an Arrow type that carries no field ids (a new column from a batch):
+/// nested fields get fresh ids counting up from `next_id` (which ends at the last id used).
+pub fn arrow_type_to_iceberg_with_ids(
+    dt: &DataType,
+    name: &str,
+    next_id: &mut i32,
+) -> Result<Type> {
+    let mut fresh = || {
+        *next_id += 1;
+        *next_id
+    };
+    match dt {
+        DataType::Struct(fields) => {
+            let ids: Vec<i32> = fields.iter().map(|_| fresh()).collect();
+            let mut out = Vec::with_capacity(fields.len());
+            for (f, id) in fields.iter().zip(ids) {
+                let t = arrow_type_to_iceberg_with_ids(f.data_type(), f.name(), next_id)?;
+                out.push(NestedField::new(id, f.name().clone(), t, !f.is_nullable()));
+            }
+            Ok(Type::Struct(StructType::new(out)))
+        }
+        DataType::List(e) | DataType::LargeList(e) | DataType::FixedSizeList(e, _) => {
+            let id = fresh();
+            let t = arrow_type_to_iceberg_with_ids(e.data_type(), name, next_id)?;
+            Ok(Type::List(ListType::new(id, t, !e.is_nullable())))
+        }
+        DataType::Map(entries, _) => {
+            let DataType::Struct(kv) = entries.data_type() else {
+                return Err(Error::invalid(format!(
+                    "map column '{name}' has no key/value struct"
+                )));
+            };
+            if kv.len() != 2 {
+                return Err(Error::invalid(format!(
+                    "map column '{name}' must have a key and a value"
+                )));
+            }
+            let (kid, vid) = (fresh(), fresh());
+            let k = arrow_type_to_iceberg_with_ids(kv[0].data_type(), name, next_id)?;
+            let v = arrow_type_to_iceberg_with_ids(kv[1].data_type(), name, next_id)?;
+            Ok(Type::Map(MapType::new(
+                kid,
+                k,
+                vid,
+                v,
+                !kv[1].is_nullable(),
+            )))
+        }
+        other => arrow_to_primitive(other, name),
+    }
+}
+
 fn arrow_type_to_iceberg(dt: &DataType, name: &str) -> Result<Type> {
     match dt {
         DataType::Struct(fields) => Ok(Type::Struct(StructType::new(

@@ -81,6 +81,10 @@ struct Producer {
     added: Vec<DataFile>,
     branch: String,
     snapshot_properties: BTreeMap<String, String>,
+    /// Schema merge: add batch columns the table lacks, in the same commit.
+    merge_schema: bool,
+    /// The merged schema the added files were written with, when it differs from the table's.
+    new_schema: Option<crate::spec::Schema>,
 }
 
 /// Append data files to a table.
@@ -142,9 +146,32 @@ macro_rules! common_builder_methods {
                 self
             }
 
+            /// Schema merge (Delta's mergeSchema): top-level batch columns the table does not
+            /// have are added to its schema, as optional columns, in the same commit. Without
+            /// it, a batch that does not match the table schema is refused.
+            pub fn with_schema_merge(mut self) -> Self {
+                self.0.merge_schema = true;
+                self
+            }
+
             /// Write `batches` as data files (partitioned by the default spec) and add them.
+            /// Batches must match the table schema (by field id or name), unless schema merge
+            /// is on; a mismatch is refused with nothing written.
             pub async fn add_batches(mut self, batches: &[RecordBatch]) -> Result<Self> {
-                let files = write_batches(&self.0.table, batches).await?;
+                let base = self
+                    .0
+                    .new_schema
+                    .clone()
+                    .unwrap_or_else(|| self.0.table.metadata().current_schema().clone());
+                let schema = if self.0.merge_schema {
+                    merged_schema(&base, self.0.table.metadata().last_column_id(), batches)?
+                } else {
+                    base
+                };
+                if schema != *self.0.table.metadata().current_schema() {
+                    self.0.new_schema = Some(schema.clone());
+                }
+                let files = write_batches_with_schema(&self.0.table, &schema, batches).await?;
                 self.0.added.extend(files);
                 Ok(self)
             }
@@ -166,8 +193,17 @@ common_builder_methods!(ReplacePartitions);
 /// table has a sort order, rows are sorted by it first, so every file is sorted and records
 /// the order's id.
 pub async fn write_batches(table: &Table, batches: &[RecordBatch]) -> Result<Vec<DataFile>> {
+    write_batches_with_schema(table, table.metadata().current_schema(), batches).await
+}
+
+/// [`write_batches`] with an explicit schema (a merged schema not committed yet).
+async fn write_batches_with_schema(
+    table: &Table,
+    schema: &crate::spec::Schema,
+    batches: &[RecordBatch],
+) -> Result<Vec<DataFile>> {
     let md = table.metadata();
-    let schema = std::sync::Arc::new(md.current_schema().clone());
+    let schema = std::sync::Arc::new(schema.clone());
     let data_location = md
         .properties()
         .get("write.data.path")
@@ -210,6 +246,39 @@ pub async fn write_batches(table: &Table, batches: &[RecordBatch]) -> Result<Vec
         }
     }
     Ok(files)
+}
+
+/// The table schema plus the batches' top-level columns it lacks (matched by name), as
+/// optional columns with new field ids above `last_column_id`.
+fn merged_schema(
+    schema: &crate::spec::Schema,
+    last_column_id: i32,
+    batches: &[RecordBatch],
+) -> Result<crate::spec::Schema> {
+    use crate::spec::NestedField;
+    let mut next_id = last_column_id.max(schema.highest_field_id());
+    let mut fields: Vec<NestedField> = schema.fields().to_vec();
+    for b in batches {
+        for f in b.schema().fields() {
+            if fields.iter().any(|e| e.name == *f.name()) {
+                continue;
+            }
+            // Give the new column, then every field nested in it, fresh ids.
+            next_id += 1;
+            let id = next_id;
+            let ty = crate::arrow::schema::arrow_type_to_iceberg_with_ids(
+                f.data_type(),
+                f.name(),
+                &mut next_id,
+            )?;
+            fields.push(NestedField::optional(id, f.name().clone(), ty));
+        }
+    }
+    crate::spec::Schema::builder()
+        .with_schema_id(schema.schema_id())
+        .with_identifier_field_ids(schema.identifier_field_ids().iter().copied())
+        .with_fields(fields)
+        .build()
 }
 
 /// Sort rows by a sort order: each field's transform applied to its (top-level) source
@@ -268,6 +337,8 @@ impl Producer {
             added: Vec::new(),
             branch: MAIN_BRANCH.to_string(),
             snapshot_properties: BTreeMap::new(),
+            merge_schema: false,
+            new_schema: None,
         }
     }
 
@@ -530,7 +601,18 @@ impl Producer {
                 manifest_list: list_path.clone(),
                 manifests: None,
                 summary: s,
-                schema_id: Some(md.current_schema_id()),
+                schema_id: Some(match &self.new_schema {
+                    // The builder gives a new schema the next id after the highest.
+                    Some(_) => {
+                        md.schemas()
+                            .iter()
+                            .map(|s| s.schema_id())
+                            .max()
+                            .unwrap_or(0)
+                            + 1
+                    }
+                    None => md.current_schema_id(),
+                }),
                 first_row_id,
                 added_rows,
                 key_id: None,
@@ -540,7 +622,7 @@ impl Producer {
                 .get(&self.branch)
                 .map(|r| r.retention)
                 .unwrap_or_else(SnapshotRetention::branch);
-            let requirements = vec![
+            let mut requirements = vec![
                 TableRequirement::AssertTableUuid {
                     uuid: md.table_uuid(),
                 },
@@ -549,7 +631,23 @@ impl Producer {
                     snapshot_id: parent.as_ref().map(|p| p.snapshot_id),
                 },
             ];
-            let updates = vec![
+            let mut updates = Vec::new();
+            if let Some(schema) = &self.new_schema {
+                // The files were written with the merged schema's ids: the schema the table had
+                // then must still be current.
+                requirements.push(TableRequirement::AssertCurrentSchemaId {
+                    current_schema_id: self.table.metadata().current_schema_id(),
+                });
+                requirements.push(TableRequirement::AssertLastAssignedFieldId {
+                    last_assigned_field_id: self.table.metadata().last_column_id(),
+                });
+                updates.push(TableUpdate::AddSchema {
+                    schema: schema.clone(),
+                    last_column_id: None,
+                });
+                updates.push(TableUpdate::SetCurrentSchema { schema_id: -1 });
+            }
+            updates.extend([
                 TableUpdate::AddSnapshot { snapshot },
                 TableUpdate::SetSnapshotRef {
                     ref_name: self.branch.clone(),
@@ -558,7 +656,7 @@ impl Producer {
                         retention,
                     },
                 },
-            ];
+            ]);
             match catalog
                 .commit_table(base.ident(), requirements, updates)
                 .await

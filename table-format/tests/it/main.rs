@@ -8,6 +8,7 @@
 mod catalog;
 mod commit_language;
 mod common;
+mod enforcement;
 mod failing_store;
 mod golden;
 mod incremental;
