@@ -66,6 +66,8 @@ pub struct ArrowReader {
     filter: Option<BoundPredicate>,
     exclude: bool,
     batch_size: usize,
+    /// Keys of equality delete files already read (one file applies to many data files).
+    equality_cache: Arc<std::sync::Mutex<HashMap<String, Arc<HashSet<Vec<u8>>>>>>,
 }
 
 impl ArrowReader {
@@ -85,6 +87,7 @@ impl ArrowReader {
             filter: None,
             exclude: false,
             batch_size: 8192,
+            equality_cache: Arc::default(),
         })
     }
 
@@ -162,10 +165,24 @@ impl ArrowReader {
                             read_ids.push(*id);
                         }
                     }
-                    let keys = self.load_equality_keys(&d.file, &ids).await?;
+                    let cached = self
+                        .equality_cache
+                        .lock()
+                        .ok()
+                        .and_then(|c| c.get(&d.file.file_path).cloned());
+                    let keys = match cached {
+                        Some(k) => k,
+                        None => {
+                            let k = Arc::new(self.load_equality_keys(&d.file, &ids).await?);
+                            if let Ok(mut c) = self.equality_cache.lock() {
+                                c.insert(d.file.file_path.clone(), k.clone());
+                            }
+                            k
+                        }
+                    };
                     match eq_groups.iter_mut().find(|(g, _)| *g == ids) {
-                        Some((_, set)) => set.extend(keys),
-                        None => eq_groups.push((ids, keys)),
+                        Some((_, set)) => set.extend(keys.iter().cloned()),
+                        None => eq_groups.push((ids, keys.as_ref().clone())),
                     }
                 }
                 DataContentType::Data => {}

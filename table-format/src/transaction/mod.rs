@@ -15,6 +15,7 @@
 //! conflict that retrying cannot fix).
 
 pub mod summary;
+pub mod upsert;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -209,9 +210,16 @@ async fn write_batches_with_schema(
         .get("write.data.path")
         .map(|p| p.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("{}/data", md.location()));
+    // Sort by the table's order when every sort column is in what is written (an equality
+    // delete file holds only the key columns).
     let order = md
         .default_sort_order()
-        .filter(|o| !o.is_unsorted())
+        .filter(|o| {
+            !o.is_unsorted()
+                && o.fields()
+                    .iter()
+                    .all(|f| schema.fields().iter().any(|c| c.id == *f.source_id))
+        })
         .cloned();
     let sorted;
     let batches = match &order {

@@ -19,3 +19,4 @@ mod parquet_writer;
 mod reader;
 mod replay;
 mod s3;
+mod upsert;
