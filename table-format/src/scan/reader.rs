@@ -54,6 +54,9 @@ pub struct FileScanTask {
     pub deletes: Vec<DeleteFileRef>,
 }
 
+/// Equality delete keys by delete file path, shared by the tasks of one reader.
+type EqualityCache = Arc<std::sync::Mutex<HashMap<String, Arc<HashSet<Vec<u8>>>>>>;
+
 /// Reads [`FileScanTask`]s into record batches of a projected schema.
 #[derive(Debug, Clone)]
 pub struct ArrowReader {
@@ -67,7 +70,7 @@ pub struct ArrowReader {
     exclude: bool,
     batch_size: usize,
     /// Keys of equality delete files already read (one file applies to many data files).
-    equality_cache: Arc<std::sync::Mutex<HashMap<String, Arc<HashSet<Vec<u8>>>>>>,
+    equality_cache: EqualityCache,
 }
 
 impl ArrowReader {
