@@ -62,6 +62,8 @@ struct Removal {
     /// The delete files each rewrite applied, by source path: a retry that finds other
     /// delete files for the same data file rewrites it again.
     rewrite_deletes: HashMap<String, Vec<String>>,
+    /// Merge-on-read: position delete files written for partly matched files, by data path.
+    position_deletes: HashMap<String, DataFile>,
 }
 
 /// What an operation does, against a base snapshot.
@@ -402,6 +404,11 @@ impl Producer {
                 let bound = filter.bind(schema, true)?;
                 let pruner = crate::scan::prune::Pruner::new(md, schema, Some(&bound))?;
                 let delete_index = crate::scan::plan::DeleteIndex::load(io, md, manifests).await?;
+                // Position delete files are v2's merge-on-read; v3 needs deletion vectors, which
+                // Floe does not write yet, so v3 tables stay copy-on-write.
+                let merge_on_read = md.format_version() == FormatVersion::V2
+                    && md.table_properties()?.write_delete_mode
+                        == crate::spec::properties::RowLevelMode::MergeOnRead;
                 for (i, entries) in Self::live_entries(io, md, manifests).await? {
                     let spec_id = manifests[i].partition_spec_id;
                     for e in entries {
@@ -413,6 +420,21 @@ impl Producer {
                         let path = e.data_file.file_path.clone();
                         if pruner.all_rows_match(spec_id, &e.data_file)? {
                             removal.paths.insert(path);
+                            continue;
+                        }
+                        // Merge-on-read (v2, files of the default spec): record the matching
+                        // rows' positions in a position delete file; the data file stays.
+                        if merge_on_read && spec_id == md.default_spec_id() {
+                            let written = match previous.position_deletes.get(&path) {
+                                Some(d) => Some(d.clone()),
+                                None => {
+                                    write_position_deletes(&self.table, md, &e.data_file, &bound)
+                                        .await?
+                                }
+                            };
+                            if let Some(d) = written {
+                                removal.position_deletes.insert(path, d);
+                            }
                             continue;
                         }
                         // Partly matched: keep the rows that do not match, in a new file,
@@ -461,11 +483,14 @@ impl Producer {
             .added
             .iter()
             .any(|f| f.content == DataContentType::Data);
+        let mor = !removal.position_deletes.is_empty();
         match (&self.kind, adds, removal.paths.is_empty()) {
             // Delete files make a row-level change: `delete` alone, `overwrite` with new rows.
             (Kind::Append, _, _) if adds_deletes && adds_data => Operation::Overwrite,
             (Kind::Append, _, _) if adds_deletes => Operation::Delete,
             (Kind::Append, _, _) => Operation::Append,
+            (_, true, _) if mor => Operation::Overwrite,
+            (_, false, _) if mor => Operation::Delete,
             (_, _, true) => Operation::Append,
             (_, false, false) => Operation::Delete,
             (_, true, false) => Operation::Overwrite,
@@ -512,6 +537,7 @@ impl Producer {
             for files in removal.rewritten.values() {
                 all_added.extend(files.iter().cloned());
             }
+            all_added.extend(removal.position_deletes.values().cloned());
             let key: std::collections::BTreeSet<String> =
                 all_added.iter().map(|f| f.file_path.clone()).collect();
             if written_key.as_ref() != Some(&key) {
@@ -531,6 +557,9 @@ impl Producer {
                 for f in files {
                     summary.add_file(spec_id, f);
                 }
+            }
+            for f in removal.position_deletes.values() {
+                summary.add_file(spec_id, f);
             }
             let mut manifests: Vec<ManifestFile> = written_added.clone().unwrap_or_default();
             let mut rewritten_manifests = Vec::new();
@@ -750,6 +779,77 @@ async fn rewrite_without(
         return Ok(Some(vec![]));
     }
     Ok(Some(write_batches(table, &kept).await?))
+}
+
+/// Merge-on-read delete: write a position delete file holding the positions of the rows of
+/// `file` that match `filter` (None when no row matches).
+async fn write_position_deletes(
+    table: &Table,
+    md: &TableMetadata,
+    file: &DataFile,
+    filter: &BoundPredicate,
+) -> Result<Option<DataFile>> {
+    use crate::scan::reader::{POS_DELETE_FILE_PATH_ID, POS_DELETE_POS_ID};
+    use crate::spec::{NestedField, PrimitiveType, Schema};
+    let schema = std::sync::Arc::new(md.current_schema().clone());
+    let ids: Vec<i32> = schema.fields().iter().map(|f| f.id).collect();
+    let reader = crate::scan::ArrowReader::new(table.file_io().clone(), schema.clone(), ids)?;
+    // Physical rows, in file order: positions count from the start of the file.
+    let batches = reader.read_parquet(&file.file_path, &schema).await?;
+    let mut positions: Vec<i64> = Vec::new();
+    let mut offset = 0i64;
+    for b in &batches {
+        let matched = crate::expr::eval_record_batch(filter, b, &schema)?;
+        for i in 0..b.num_rows() {
+            if matched.value(i) {
+                positions.push(offset + i as i64);
+            }
+        }
+        offset += b.num_rows() as i64;
+    }
+    if positions.is_empty() {
+        return Ok(None);
+    }
+    let delete_schema = Schema::builder()
+        .with_fields([
+            NestedField::required(POS_DELETE_FILE_PATH_ID, "file_path", PrimitiveType::String),
+            NestedField::required(POS_DELETE_POS_ID, "pos", PrimitiveType::Long),
+        ])
+        .build()?;
+    let arrow_schema = std::sync::Arc::new(crate::arrow::iceberg_schema_to_arrow(&delete_schema)?);
+    let n = positions.len();
+    let batch = RecordBatch::try_new(
+        arrow_schema,
+        vec![
+            std::sync::Arc::new(arrow_array::StringArray::from(vec![
+                file.file_path.as_str();
+                n
+            ])),
+            std::sync::Arc::new(arrow_array::Int64Array::from(positions)),
+        ],
+    )
+    .map_err(|e| Error::invalid(format!("cannot build position deletes: {e}")))?;
+    let dir = md
+        .properties()
+        .get("write.data.path")
+        .map(|p| p.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("{}/data", md.location()));
+    let path = format!("{dir}/{}-deletes.parquet", uuid::Uuid::new_v4());
+    let options =
+        crate::parquet::ParquetWriteOptions::from_table(md.properties(), &delete_schema, None)?;
+    let mut d = crate::parquet::write_data_file(
+        table.file_io(),
+        path,
+        std::sync::Arc::new(delete_schema),
+        &options,
+        &[batch],
+    )
+    .await?;
+    d.content = DataContentType::PositionDeletes;
+    d.partition = file.partition.clone();
+    d.referenced_data_file = Some(file.file_path.clone());
+    d.sort_order_id = None;
+    Ok(Some(d))
 }
 
 /// Write the manifest(s) for the files a snapshot adds (ADDED entries that inherit snapshot

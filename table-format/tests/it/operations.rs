@@ -712,3 +712,77 @@ async fn writers_sort_rows_by_the_table_sort_order() {
     );
     assert_eq!(rows.len(), 18);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_on_read_deletes_write_position_deletes_that_real_clients_apply() {
+    let dir = temp_warehouse("mor");
+    let catalog = MemoryCatalog::new(FileIO::local(), format!("file://{}", dir.display()));
+    let ident = TableIdent::new(["db"], "mor");
+    let t = catalog
+        .create_table(
+            &ident,
+            TableCreation::new(schema()).with_property("write.delete.mode", "merge-on-read"),
+        )
+        .await
+        .unwrap();
+    let t = t
+        .fast_append()
+        .add_batches(&[batch(&schema(), 0, 20)])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let data_files_before: Vec<String> = t
+        .scan()
+        .plan_files()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.data_file.file_path)
+        .collect();
+    let filter = Reference::new("id")
+        .less_than(Datum::Long(5))
+        .or(Reference::new("id").equal_to(Datum::Long(12)));
+    let t = t.delete_where(filter).commit(&catalog).await.unwrap();
+    let snap = t.metadata().current_snapshot().unwrap();
+    assert_eq!(snap.summary.operation, Operation::Delete);
+    assert_eq!(snap.summary.get("added-position-deletes"), Some("6"));
+    assert!(
+        snap.summary.get("deleted-data-files").is_none(),
+        "no data file is rewritten"
+    );
+    let tasks = t.scan().plan_files().await.unwrap();
+    let after: Vec<String> = tasks
+        .iter()
+        .map(|t| t.data_file.file_path.clone())
+        .collect();
+    assert_eq!(after, data_files_before);
+    assert_eq!(tasks[0].deletes.len(), 1);
+    let expected: Vec<i64> = (5..20).filter(|i| *i != 12).collect();
+    assert_eq!(ids(&t).await, expected);
+    if let Some(py) = python() {
+        let scan = t.scan();
+        let batches = scan.to_arrow().await.unwrap();
+        let arrow_schema = Arc::new(
+            table_format::arrow::iceberg_schema_to_arrow(&scan.schema().unwrap()).unwrap(),
+        );
+        let ipc = dir.join("floe.arrows");
+        write_ipc(&ipc, &arrow_schema, &batches);
+        let md = t.metadata_location().to_string();
+        let (ok, report) = interop(
+            &py,
+            &[
+                "compare",
+                "--metadata",
+                &md,
+                "--expected",
+                &ipc.display().to_string(),
+            ],
+        );
+        assert!(ok, "{report}");
+        assert_eq!(report["pyiceberg_equal"], true);
+        assert_eq!(report["duckdb_equal"], true);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
