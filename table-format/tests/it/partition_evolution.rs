@@ -395,3 +395,42 @@ async fn pyiceberg_and_duckdb_read_the_table_after_three_specs() {
     assert!(ok, "{report}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn a_spec_change_retries_over_a_concurrent_spec_change() {
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let t = evolved(&catalog, "spec-race", 2).await;
+    let stale = t.clone();
+    t.update_spec()
+        .add_field("name", Transform::Truncate(3), None)
+        .commit(&catalog)
+        .await
+        .unwrap();
+    // The stale change fails assert-default-spec-id, reloads and applies on top.
+    let t = stale
+        .update_spec()
+        .add_field("category", Transform::Identity, None)
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let names: Vec<&str> = t
+        .metadata()
+        .default_partition_spec()
+        .fields()
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["id_bucket_4", "ts_hour", "name_trunc_3", "category"]
+    );
+    // The same field added concurrently: the retry finds it and refuses.
+    let err = stale
+        .update_spec()
+        .add_field("name", Transform::Truncate(3), Some("n3"))
+        .commit(&catalog)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidUpdate);
+    assert!(err.to_string().contains("name_trunc_3"), "{err}");
+}
