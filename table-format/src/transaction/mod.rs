@@ -6,7 +6,13 @@
 //!   operation `overwrite`, or `delete` when nothing is added ([`Table::delete_where`]).
 //! - [`ReplacePartitions`]: dynamic overwrite: every partition the new files touch is
 //!   replaced.
+//! - [`update_spec::UpdateSpec`] ([`Table::update_spec`]): partition spec evolution.
+//! - [`manage_snapshots::ManageSnapshots`] ([`Table::manage_snapshots`]): branches and tags,
+//!   rollback, fast-forward.
 //! - [`summary`]: snapshot summaries.
+//!
+//! Every snapshot-producing operation commits to `main` unless `to_branch` names another
+//! branch; only commits to `main` make a snapshot current and add a `snapshot-log` entry.
 //!
 //! Commits are retried on conflict per `commit.retry.*`: the new manifest of added files is
 //! written once and kept (its ADDED entries inherit snapshot id and sequence number from the
@@ -14,7 +20,9 @@
 //! that the files this commit removes are still live there (otherwise the commit fails with a
 //! conflict that retrying cannot fix).
 
+pub mod manage_snapshots;
 pub mod summary;
+pub mod update_spec;
 pub mod upsert;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

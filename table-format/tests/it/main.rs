@@ -4,6 +4,8 @@
 //! - `golden`: metadata written by pyiceberg parses and re-serializes without loss.
 //! - `parquet_writer`: Parquet data files, their metrics (checked against pyiceberg) and the
 //!   partitioned writer.
+//! - `partition_evolution`: spec evolution and scans across specs.
+//! - `refs`: branches, tags, rollback, fast-forward and commits to branches.
 
 mod catalog;
 mod commit_language;
@@ -16,7 +18,9 @@ mod interop;
 mod invalid_metadata;
 mod operations;
 mod parquet_writer;
+mod partition_evolution;
 mod reader;
+mod refs;
 mod replay;
 mod s3;
 mod upsert;
