@@ -7,6 +7,7 @@
 //! - [`ReplacePartitions`]: dynamic overwrite: every partition the new files touch is
 //!   replaced.
 //! - [`summary`]: snapshot summaries.
+//! - [`update_schema`]: schema evolution ([`Table::update_schema`]).
 //!
 //! Commits are retried on conflict per `commit.retry.*`: the new manifest of added files is
 //! written once and kept (its ADDED entries inherit snapshot id and sequence number from the
@@ -15,6 +16,7 @@
 //! conflict that retrying cannot fix).
 
 pub mod summary;
+pub mod update_schema;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -114,6 +116,11 @@ impl Table {
     /// Replace the partitions the new files touch (dynamic overwrite).
     pub fn replace_partitions(&self) -> ReplacePartitions {
         ReplacePartitions(Producer::new(self.clone(), Kind::ReplacePartitions))
+    }
+
+    /// Evolve the schema (add, delete, rename, widen, reorder columns; identifier fields).
+    pub fn update_schema(&self) -> update_schema::UpdateSchema {
+        update_schema::UpdateSchema::new(self.clone())
     }
 }
 

@@ -17,3 +17,4 @@ mod parquet_writer;
 mod reader;
 mod replay;
 mod s3;
+mod schema_evolution;
