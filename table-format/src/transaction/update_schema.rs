@@ -591,8 +591,34 @@ fn apply_changes(md: &TableMetadata, changes: &[Change]) -> Result<(Schema, i32)
         }
     }
 
-    // Deleting a column deletes everything nested in it.
+    // Deleting a column deletes everything nested in it: no other change may touch those.
     let deleted_all = with_children(base, &r.deleted);
+    let touched = r
+        .renamed
+        .keys()
+        .chain(&r.optional)
+        .chain(r.retyped.keys())
+        .chain(r.docs.keys())
+        .chain(r.moves.values().flatten().map(|(id, _)| id));
+    for id in touched {
+        if deleted_all.contains(id) && !r.deleted.contains(id) {
+            let name = base.name_by_id(*id).unwrap_or_default();
+            return Err(err(format!(
+                "cannot update column '{name}': a struct that holds it is deleted in this update"
+            )));
+        }
+    }
+    for a in &r.added {
+        if let Some(o) = a.owner
+            && deleted_all.contains(&o)
+        {
+            let parent = base.name_by_id(o).unwrap_or_default();
+            return Err(err(format!(
+                "cannot add column '{}' to '{parent}': it is deleted in this update",
+                a.field.name
+            )));
+        }
+    }
     // Renames to a name another (kept) column of the same struct has, or an added one.
     for (&id, new_name) in &r.renamed {
         let owner = base.parent_id(id);
@@ -756,7 +782,10 @@ fn fresh_ids(t: &Type, last: &mut i32) -> Type {
             let value_id = *last;
             let key = fresh_ids(&m.key.field_type, last);
             let value = fresh_ids(&m.value.field_type, last);
-            Type::Map(MapType::new(key_id, key, value_id, value, m.value.required))
+            let mut map = MapType::new(key_id, key, value_id, value, m.value.required);
+            map.key.doc = m.key.doc.clone();
+            map.value.doc = m.value.doc.clone();
+            Type::Map(map)
         }
     }
 }

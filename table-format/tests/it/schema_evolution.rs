@@ -427,6 +427,37 @@ async fn conflicting_and_invalid_changes_are_refused_naming_the_column() {
             "ts",
         ),
         (t.update_schema().move_before("id", "id"), "id"),
+        (
+            t.update_schema()
+                .delete_column("loc")
+                .rename_column("loc.lat", "y"),
+            "loc.lat",
+        ),
+        (
+            t.update_schema()
+                .rename_column("loc.lat", "y")
+                .delete_column("loc"),
+            "loc.lat",
+        ),
+        (
+            t.update_schema()
+                .add_column(Some("loc"), "alt", PrimitiveType::Float, None)
+                .delete_column("loc"),
+            "loc",
+        ),
+        (
+            t.update_schema().delete_column("loc").add_column(
+                Some("loc"),
+                "alt",
+                PrimitiveType::Float,
+                None,
+            ),
+            "loc",
+        ),
+        (
+            t.update_schema().move_first("loc.lat").delete_column("loc"),
+            "loc.lat",
+        ),
     ];
     for (update, column) in cases {
         let what = format!("{update:?}");
@@ -881,4 +912,37 @@ async fn pyiceberg_and_duckdb_read_rows_after_evolution() {
         assert_eq!(report["pyiceberg_rows"], 40, "v{version}: {report}");
         std::fs::remove_dir_all(&dir).ok();
     }
+}
+
+#[tokio::test]
+async fn an_update_from_a_stale_handle_keeps_a_concurrent_append() {
+    let catalog = catalog();
+    let t = evo_table(&catalog, "stale", 2).await;
+    let update = t.update_schema().rename_column("name", "label");
+    let appended = t
+        .fast_append()
+        .add_batches(&[evo_batch(&evo_schema(), &[1, 2])])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let evolved = update.commit(&catalog).await.unwrap();
+    assert_eq!(
+        evolved.metadata().current_snapshot().map(|s| s.snapshot_id),
+        appended
+            .metadata()
+            .current_snapshot()
+            .map(|s| s.snapshot_id)
+    );
+    let batches = evolved.scan().to_arrow().await.unwrap();
+    let labels: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            let a = column::<StringArray>(b, "label").clone();
+            (0..a.len()).map(move |i| a.value(i).to_string())
+        })
+        .collect();
+    assert_eq!(labels.len(), 2);
+    assert!(labels.contains(&"n1".to_string()), "{labels:?}");
 }
