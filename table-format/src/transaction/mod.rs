@@ -10,18 +10,23 @@
 //! - [`manage_snapshots::ManageSnapshots`] ([`Table::manage_snapshots`]): branches and tags,
 //!   rollback, fast-forward.
 //! - [`summary`]: snapshot summaries.
+//! - [`update_schema`]: schema evolution ([`Table::update_schema`]).
+//! - [`upsert::Upsert`] ([`Table::upsert`]): upserts by identifier fields (equality deletes).
+//! - Merge-on-read deletes: with `write.delete.mode=merge-on-read` (v2), [`Overwrite`] writes
+//!   position delete files for partly matched files instead of rewriting them.
 //!
 //! Every snapshot-producing operation commits to `main` unless `to_branch` names another
 //! branch; only commits to `main` make a snapshot current and add a `snapshot-log` entry.
 //!
 //! Commits are retried on conflict per `commit.retry.*`: the new manifest of added files is
-//! written once and kept (its ADDED entries inherit snapshot id and sequence number from the
+//! written once and kept while the files to add stay the same (its ADDED entries inherit snapshot id and sequence number from the
 //! manifest list), only the manifest list is rewritten against the new head, after checking
 //! that the files this commit removes are still live there (otherwise the commit fails with a
 //! conflict that retrying cannot fix).
 
 pub mod manage_snapshots;
 pub mod summary;
+pub mod update_schema;
 pub mod update_spec;
 pub mod upsert;
 
@@ -129,6 +134,11 @@ impl Table {
     /// Replace the partitions the new files touch (dynamic overwrite).
     pub fn replace_partitions(&self) -> ReplacePartitions {
         ReplacePartitions(Producer::new(self.clone(), Kind::ReplacePartitions))
+    }
+
+    /// Evolve the schema (add, delete, rename, widen, reorder columns; identifier fields).
+    pub fn update_schema(&self) -> update_schema::UpdateSchema {
+        update_schema::UpdateSchema::new(self.clone())
     }
 }
 

@@ -23,4 +23,5 @@ mod reader;
 mod refs;
 mod replay;
 mod s3;
+mod schema_evolution;
 mod upsert;
