@@ -9,6 +9,7 @@
 //! - [`update_spec::UpdateSpec`] ([`Table::update_spec`]): partition spec evolution.
 //! - [`manage_snapshots::ManageSnapshots`] ([`Table::manage_snapshots`]): branches and tags,
 //!   rollback, fast-forward.
+//! - [`cherry_pick::CherryPick`] ([`Table::cherry_pick`]): apply an append snapshot to a branch.
 //! - [`summary`]: snapshot summaries.
 //! - [`update_schema`]: schema evolution ([`Table::update_schema`]).
 //! - [`upsert::Upsert`] ([`Table::upsert`]): upserts by identifier fields (equality deletes).
@@ -24,6 +25,7 @@
 //! that the files this commit removes are still live there (otherwise the commit fails with a
 //! conflict that retrying cannot fix).
 
+pub mod cherry_pick;
 pub mod manage_snapshots;
 pub mod summary;
 pub mod update_schema;

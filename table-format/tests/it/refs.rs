@@ -352,3 +352,73 @@ async fn a_ref_change_is_guarded_by_the_refs_snapshot() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
 }
+
+#[tokio::test]
+async fn cherry_pick_publishes_a_staged_append_once() {
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let (t, snaps) = three_snapshots(&catalog, "wap").await;
+    // Stage an append on an audit branch, while main moves on.
+    let t = t
+        .manage_snapshots()
+        .create_branch("audit", snaps[2])
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let t = append(&t, &catalog, 100, 5, "audit").await;
+    let staged = ref_of(&t, "audit").unwrap();
+    let t = append(&t, &catalog, 200, 5, "main").await;
+    assert_eq!(
+        ids(&t).await.len(),
+        35,
+        "main does not see the staged rows yet"
+    );
+    // Publish: main diverged, so the staged files are appended in a new snapshot.
+    let t = t.cherry_pick(staged).commit(&catalog).await.unwrap();
+    let head = t.metadata().current_snapshot().unwrap();
+    assert_ne!(head.snapshot_id, staged);
+    assert_eq!(
+        head.summary.get("source-snapshot-id"),
+        Some(staged.to_string().as_str())
+    );
+    assert_eq!(head.summary.get("added-records"), Some("5"));
+    let mut expected: Vec<i64> = (0..30).chain(100..105).chain(200..205).collect();
+    expected.sort_unstable();
+    assert_eq!(ids(&t).await, expected);
+    assert_eq!(log(&t).last(), Some(&head.snapshot_id));
+    // Publishing twice is refused, so rows cannot be duplicated.
+    let err = t.cherry_pick(staged).commit(&catalog).await.unwrap_err();
+    assert!(err.message().contains("already"), "{err}");
+    // A delete snapshot cannot be cherry-picked.
+    let t2 = t
+        .delete_where(Reference::new("id").equal_to(Datum::Long(0)))
+        .to_branch("audit")
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let del = ref_of(&t2, "audit").unwrap();
+    let err = t2.cherry_pick(del).commit(&catalog).await.unwrap_err();
+    assert!(err.message().contains("only appends"), "{err}");
+}
+
+#[tokio::test]
+async fn cherry_picking_onto_the_parent_fast_forwards() {
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let (t, snaps) = three_snapshots(&catalog, "ff").await;
+    let t = t
+        .manage_snapshots()
+        .create_branch("stage", snaps[2])
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let t = append(&t, &catalog, 50, 3, "stage").await;
+    let staged = ref_of(&t, "stage").unwrap();
+    let t = t.cherry_pick(staged).commit(&catalog).await.unwrap();
+    assert_eq!(t.metadata().current_snapshot_id(), Some(staged));
+    assert_eq!(ids(&t).await.len(), 33);
+    let err = t.cherry_pick(staged).commit(&catalog).await.unwrap_err();
+    assert!(err.message().contains("already"), "{err}");
+    assert_eq!(
+        t.cherry_pick(42).commit(&catalog).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
