@@ -198,6 +198,19 @@ def cmd_make_table(args) -> int:
         tbl.append(sample_batch(k * 20, 20))
     tbl.overwrite(sample_batch(1000, 5), overwrite_filter="category = 'aaa'")
     tbl.delete(delete_filter="id < 5")
+    if args.evolve:
+        # Schema and partition evolution the pyiceberg way, then more data under both.
+        with tbl.update_schema() as u:
+            u.add_column("country", StringType())
+            u.rename_column("name", "full_name")
+        with tbl.update_spec() as s:
+            if args.partitioned:
+                s.remove_field("name_trunc")
+            else:
+                s.add_field("id", BucketTransform(8), "id_b8")
+        more = sample_batch(5000, 12).rename_columns(["id", "full_name", "category", "ts", "amount", "score"])
+        more = more.append_column("country", pa.array(["fr", "de", None] * 4, pa.string()))
+        tbl.append(more)
     tbl = catalog.load_table(f"db.{args.name}")
     expected = tbl.scan().to_arrow()
     out = os.path.join(args.warehouse, f"{args.name}.expected.arrows")
@@ -226,6 +239,7 @@ def main() -> int:
     m.add_argument("--name", required=True)
     m.add_argument("--format-version", type=int, default=2)
     m.add_argument("--partitioned", action="store_true")
+    m.add_argument("--evolve", action="store_true", help="evolve schema and spec, then append more")
     i = sub.add_parser("inspect")
     i.add_argument("--metadata", required=True)
     args = ap.parse_args()

@@ -332,7 +332,7 @@ async fn pyiceberg_planning_prunes_with_floe_statistics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn floe_reads_tables_pyiceberg_wrote_after_overwrite_and_delete() {
     let Some(py) = python() else { return };
-    for partitioned in [false, true] {
+    for (partitioned, evolve) in [(false, false), (true, false), (false, true), (true, true)] {
         let dir = temp_warehouse("pyiceberg-made");
         let mut args = vec!["make-table", "--warehouse"];
         let d = dir.display().to_string();
@@ -340,6 +340,10 @@ async fn floe_reads_tables_pyiceberg_wrote_after_overwrite_and_delete() {
         args.extend(["--name", "t"]);
         if partitioned {
             args.push("--partitioned");
+        }
+        if evolve {
+            // pyiceberg's update_schema (add, rename) and update_spec (add bucket), then more rows.
+            args.push("--evolve");
         }
         let (ok, made) = interop(&py, &args);
         assert!(ok, "{made}");
@@ -358,7 +362,7 @@ async fn floe_reads_tables_pyiceberg_wrote_after_overwrite_and_delete() {
         write_ipc(&ipc, &schema, &batches);
         let ipc_s = ipc.display().to_string();
         let (ok, report) = interop(&py, &["compare", "--metadata", &md, "--expected", &ipc_s]);
-        assert!(ok, "partitioned={partitioned}: {report}");
+        assert!(ok, "partitioned={partitioned} evolve={evolve}: {report}");
         std::fs::remove_dir_all(&dir).ok();
     }
 }
