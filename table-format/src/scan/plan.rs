@@ -203,8 +203,16 @@ impl TableScan {
         let ids = self.projected_ids(&schema)?;
         let tasks = self.plan_files().await?;
         let filter = self.bound_filter(&schema)?;
-        let reader = ArrowReader::new(self.table.file_io().clone(), schema.clone(), ids)?
+        let mut reader = ArrowReader::new(self.table.file_io().clone(), schema.clone(), ids)?
             .with_filter(filter);
+        if tasks.iter().any(|t| {
+            t.deletes
+                .iter()
+                .any(|d| d.file.content == DataContentType::EqualityDeletes)
+        }) {
+            let index = reader.build_equality_index(&tasks).await?;
+            reader = reader.with_equality_index(Arc::new(index));
+        }
         let batches: Vec<Vec<RecordBatch>> = futures::stream::iter(tasks.iter())
             .map(|t| reader.read(t))
             .buffered(4)

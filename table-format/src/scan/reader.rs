@@ -41,6 +41,24 @@ pub struct DeleteFileRef {
     pub sequence_number: i64,
 }
 
+/// The equality deletes of a whole scan, indexed once: per (equality field ids, scope), the
+/// highest delete sequence number of each key. A row is deleted when its key's number in the
+/// data file's partition scope, or in the global scope, is above the file's sequence number
+/// (the spec's rule), so each row costs one look-up however many delete files there are.
+#[derive(Debug, Default)]
+pub struct EqualityIndex {
+    scopes: HashMap<(Vec<i32>, String), HashMap<Vec<u8>, i64>>,
+}
+
+/// The scope key of a partition tuple (empty or all-null tuples are global).
+fn scope_of(spec_id: i32, partition: &crate::spec::PartitionValues) -> String {
+    if partition.iter().all(Option::is_none) {
+        String::new()
+    } else {
+        format!("{spec_id}:{partition:?}")
+    }
+}
+
 /// One data file to read, and the delete files that apply to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileScanTask {
@@ -71,6 +89,8 @@ pub struct ArrowReader {
     batch_size: usize,
     /// Keys of equality delete files already read (one file applies to many data files).
     equality_cache: EqualityCache,
+    /// A scan-wide index of equality deletes, used instead of per-task key sets when set.
+    equality_index: Option<Arc<EqualityIndex>>,
 }
 
 impl ArrowReader {
@@ -91,6 +111,7 @@ impl ArrowReader {
             exclude: false,
             batch_size: 8192,
             equality_cache: Arc::default(),
+            equality_index: None,
         })
     }
 
@@ -100,6 +121,46 @@ impl ArrowReader {
         self.filter = filter;
         self.exclude = false;
         self
+    }
+
+    /// Use a scan-wide equality delete index (see [`ArrowReader::build_equality_index`]).
+    pub fn with_equality_index(mut self, index: Arc<EqualityIndex>) -> Self {
+        self.equality_index = Some(index);
+        self
+    }
+
+    /// Index the equality delete files of `tasks`, each file read once. A partition-scoped
+    /// delete file is attached only to data files of its own spec and partition, so the
+    /// task's spec is the delete file's.
+    pub async fn build_equality_index(&self, tasks: &[FileScanTask]) -> Result<EqualityIndex> {
+        let mut index = EqualityIndex::default();
+        let mut seen = HashSet::new();
+        for t in tasks {
+            for d in &t.deletes {
+                if d.file.content != DataContentType::EqualityDeletes
+                    || !seen.insert(d.file.file_path.clone())
+                {
+                    continue;
+                }
+                let ids = d.file.equality_ids.clone().unwrap_or_default();
+                if ids.is_empty() {
+                    return Err(Error::invalid(format!(
+                        "equality delete file {} has no equality ids",
+                        d.file.file_path
+                    )));
+                }
+                // Equality deletes in a partitioned spec apply within their partition, which
+                // is the data file's (same spec) by the planner's rules.
+                let scope = scope_of(t.spec_id, &d.file.partition);
+                let keys = self.load_equality_keys(&d.file, &ids).await?;
+                let map = index.scopes.entry((ids, scope)).or_default();
+                for k in keys {
+                    let e = map.entry(k).or_insert(i64::MIN);
+                    *e = (*e).max(d.sequence_number);
+                }
+            }
+        }
+        Ok(index)
     }
 
     /// Keep only rows for which `filter` is not true (false or null): the rows that survive a
@@ -151,6 +212,15 @@ impl ArrowReader {
                             &mut deleted_positions,
                         )
                         .await?;
+                    }
+                }
+                DataContentType::EqualityDeletes if self.equality_index.is_some() => {
+                    for id in d.file.equality_ids.iter().flatten() {
+                        if !read_ids.contains(id)
+                            && self.schema.as_struct().field_by_id(*id).is_some()
+                        {
+                            read_ids.push(*id);
+                        }
                     }
                 }
                 DataContentType::EqualityDeletes => {
@@ -212,6 +282,33 @@ impl ArrowReader {
                 for (i, k) in keep.iter_mut().enumerate() {
                     if deleted_positions.contains(&(offset + i as i64)) {
                         *k = false;
+                    }
+                }
+            }
+            if let Some(index) = &self.equality_index {
+                let data_scope = scope_of(task.spec_id, &task.data_file.partition);
+                let mut groups: Vec<&Vec<i32>> = Vec::new();
+                for d in &task.deletes {
+                    if let Some(ids) = &d.file.equality_ids
+                        && d.file.content == DataContentType::EqualityDeletes
+                        && !groups.contains(&ids)
+                    {
+                        groups.push(ids);
+                    }
+                }
+                for ids in groups {
+                    let keys = row_keys(&batch, ids)?;
+                    let scoped = index.scopes.get(&(ids.clone(), data_scope.clone()));
+                    let global = index.scopes.get(&(ids.clone(), String::new()));
+                    for (i, key) in keys.iter().enumerate() {
+                        let newest = [scoped, global]
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|m| m.get(key))
+                            .max();
+                        if newest.is_some_and(|s| *s > task.sequence_number) {
+                            keep[i] = false;
+                        }
                     }
                 }
             }
