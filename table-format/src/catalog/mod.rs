@@ -127,12 +127,11 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
 /// The location of metadata file number `version` of a table: `<metadata dir>/<%05d>-<uuid>.metadata.json`,
 /// where the directory is `write.metadata.path` or `<location>/metadata`.
 pub fn metadata_file_location(metadata: &TableMetadata, version: u64) -> String {
-    let dir = metadata
-        .properties()
-        .get("write.metadata.path")
-        .map(|p| p.trim_end_matches('/').to_string())
-        .unwrap_or_else(|| format!("{}/metadata", metadata.location()));
-    format!("{dir}/{version:05}-{}.metadata.json", uuid::Uuid::new_v4())
+    format!(
+        "{}/{version:05}-{}.metadata.json",
+        metadata.metadata_dir(),
+        uuid::Uuid::new_v4()
+    )
 }
 
 /// The version number in a metadata file name (`00003-….metadata.json` is 3), if it has one.

@@ -246,6 +246,24 @@ impl TableMetadata {
     pub fn properties(&self) -> &BTreeMap<String, String> {
         &self.properties
     }
+    /// Where metadata files, manifests and manifest lists go: `write.metadata.path`, or
+    /// `<location>/metadata`.
+    pub fn metadata_dir(&self) -> String {
+        self.dir_property("write.metadata.path", "metadata")
+    }
+
+    /// Where data and delete files go: `write.data.path`, or `<location>/data`.
+    pub fn data_dir(&self) -> String {
+        self.dir_property("write.data.path", "data")
+    }
+
+    fn dir_property(&self, key: &str, default_leaf: &str) -> String {
+        self.properties
+            .get(key)
+            .map(|p| p.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("{}/{default_leaf}", self.location))
+    }
+
     /// The table properties, parsed.
     pub fn table_properties(&self) -> Result<TableProperties> {
         TableProperties::try_from_map(&self.properties)

@@ -60,13 +60,6 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn metadata_dir(md: &TableMetadata) -> String {
-    md.properties()
-        .get("write.metadata.path")
-        .map(|p| p.trim_end_matches('/').to_string())
-        .unwrap_or_else(|| format!("{}/metadata", md.location()))
-}
-
 /// Files a commit removes, found against a given base.
 #[derive(Debug, Default, Clone)]
 struct Removal {
@@ -227,11 +220,7 @@ async fn write_batches_with_schema(
 ) -> Result<Vec<DataFile>> {
     let md = table.metadata();
     let schema = std::sync::Arc::new(schema.clone());
-    let data_location = md
-        .properties()
-        .get("write.data.path")
-        .map(|p| p.trim_end_matches('/').to_string())
-        .unwrap_or_else(|| format!("{}/data", md.location()));
+    let data_location = md.data_dir();
     // Sort by the table's order when every sort column is in what is written (an equality
     // delete file holds only the key columns).
     let order = md
@@ -637,7 +626,7 @@ impl Producer {
             }
             let list_path = format!(
                 "{}/snap-{snapshot_id}-{attempt}-{}.avro",
-                metadata_dir(md),
+                md.metadata_dir(),
                 uuid::Uuid::new_v4()
             );
             let (first_row_id, added_rows) = write_manifest_list(
@@ -849,12 +838,7 @@ async fn write_position_deletes(
         ],
     )
     .map_err(|e| Error::invalid(format!("cannot build position deletes: {e}")))?;
-    let dir = md
-        .properties()
-        .get("write.data.path")
-        .map(|p| p.trim_end_matches('/').to_string())
-        .unwrap_or_else(|| format!("{}/data", md.location()));
-    let path = format!("{dir}/{}-deletes.parquet", uuid::Uuid::new_v4());
+    let path = format!("{}/{}-deletes.parquet", md.data_dir(), uuid::Uuid::new_v4());
     let options =
         crate::parquet::ParquetWriteOptions::from_table(md.properties(), &delete_schema, None)?;
     let mut d = crate::parquet::write_data_file(
@@ -912,7 +896,7 @@ async fn write_manifest(
     content: ManifestContentType,
     entries: Vec<ManifestEntry>,
 ) -> Result<ManifestFile> {
-    let path = format!("{}/{}-m0.avro", metadata_dir(md), uuid::Uuid::new_v4());
+    let path = format!("{}/{}-m0.avro", md.metadata_dir(), uuid::Uuid::new_v4());
     let spec = md.partition_spec_by_id(spec_id).ok_or_else(|| {
         Error::invalid(format!(
             "partition spec {spec_id} is not in the table metadata"
