@@ -300,14 +300,23 @@ fn partition_key(p: &PartitionValues) -> PartitionKey {
 impl DeleteIndex {
     /// Index the live delete files of the delete manifests among `manifests`.
     pub async fn load(io: &FileIO, md: &TableMetadata, manifests: &[ManifestFile]) -> Result<Self> {
+        let loaded: Vec<(i32, Vec<ManifestEntry>)> =
+            futures::stream::iter(
+                manifests
+                    .iter()
+                    .filter(|m| m.content == ManifestContentType::Deletes),
+            )
+            .map(|m| async move {
+                Ok::<_, Error>((m.partition_spec_id, load_manifest(io, md, m).await?))
+            })
+            .buffer_unordered(MANIFEST_CONCURRENCY)
+            .try_collect()
+            .await?;
         let mut index = DeleteIndex::default();
-        for m in manifests
-            .iter()
-            .filter(|m| m.content == ManifestContentType::Deletes)
-        {
-            for e in load_manifest(io, md, m).await? {
+        for (spec_id, entries) in loaded {
+            for e in entries {
                 if e.status != ManifestStatus::Deleted {
-                    index.add(md, m.partition_spec_id, e);
+                    index.add(md, spec_id, e);
                 }
             }
         }
@@ -396,22 +405,7 @@ async fn plan_stream(
         .filter(|m| pruner.may_match_manifest(m))
         .partition(|m| m.content == ManifestContentType::Deletes);
 
-    let mut deletes = DeleteIndex::default();
-    let loaded: Vec<(i32, Vec<ManifestEntry>)> = futures::stream::iter(delete_manifests.iter())
-        .map(|m| {
-            let (io, md) = (&io, &md);
-            async move { Ok::<_, Error>((m.partition_spec_id, load_manifest(io, md, m).await?)) }
-        })
-        .buffer_unordered(MANIFEST_CONCURRENCY)
-        .try_collect()
-        .await?;
-    for (spec_id, entries) in loaded {
-        for e in entries {
-            if e.status != ManifestStatus::Deleted {
-                deletes.add(&md, spec_id, e);
-            }
-        }
-    }
+    let deletes = DeleteIndex::load(&io, &md, &delete_manifests).await?;
     let deletes = Arc::new(deletes);
 
     let stream = futures::stream::iter(data_manifests)
