@@ -19,9 +19,10 @@ use super::reader::{ArrowReader, DeleteFileRef, FileScanTask};
 use crate::avro;
 use crate::expr::{BoundPredicate, Predicate};
 use crate::io::FileIO;
+use crate::spec::manifest::partition_key;
 use crate::spec::{
     DataContentType, DataFile, ManifestContentType, ManifestEntry, ManifestFile, ManifestStatus,
-    PartitionValues, Schema, Snapshot, StructType, TableMetadata,
+    Schema, Snapshot, StructType, TableMetadata,
 };
 use crate::table::Table;
 use crate::{Error, Result};
@@ -277,24 +278,11 @@ pub async fn load_manifest(
 #[derive(Debug, Default)]
 pub struct DeleteIndex {
     /// (spec id, partition) -> position/equality deletes in that partition.
-    by_partition: HashMap<(i32, PartitionKey), Vec<DeleteFileRef>>,
+    by_partition: HashMap<(i32, String), Vec<DeleteFileRef>>,
     /// referenced data file -> position deletes / deletion vectors for it.
     by_data_file: HashMap<String, Vec<DeleteFileRef>>,
     /// equality deletes of unpartitioned specs apply everywhere.
     global_equality: Vec<DeleteFileRef>,
-}
-
-/// A hashable form of a partition tuple.
-type PartitionKey = String;
-
-fn partition_key(p: &PartitionValues) -> PartitionKey {
-    p.iter()
-        .map(|v| match v {
-            None => "\u{0}null".to_string(),
-            Some(d) => format!("{:?}", d),
-        })
-        .collect::<Vec<_>>()
-        .join("\u{1}")
 }
 
 impl DeleteIndex {

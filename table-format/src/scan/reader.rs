@@ -55,7 +55,10 @@ fn scope_of(spec_id: i32, partition: &crate::spec::PartitionValues) -> String {
     if partition.iter().all(Option::is_none) {
         String::new()
     } else {
-        format!("{spec_id}:{partition:?}")
+        format!(
+            "{spec_id}:{}",
+            crate::spec::manifest::partition_key(partition)
+        )
     }
 }
 

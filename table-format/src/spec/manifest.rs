@@ -15,6 +15,12 @@ use super::values::Datum;
 /// A partition tuple: one value per field of the partition spec, in spec order.
 pub type PartitionValues = Vec<Option<Datum>>;
 
+/// A hashable key for a partition tuple (Datum holds floats, so it is not `Hash` itself):
+/// equal tuples give equal keys, different tuples different keys.
+pub fn partition_key(p: &PartitionValues) -> String {
+    format!("{p:?}")
+}
+
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DataContentType {

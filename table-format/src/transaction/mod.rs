@@ -393,7 +393,7 @@ impl Producer {
                 let touched: HashSet<String> = self
                     .added
                     .iter()
-                    .map(|f| format!("{:?}", f.partition))
+                    .map(|f| crate::spec::manifest::partition_key(&f.partition))
                     .collect();
                 for (i, entries) in Self::live_entries(io, md, manifests).await? {
                     if manifests[i].partition_spec_id != spec_id {
@@ -401,7 +401,9 @@ impl Producer {
                     }
                     for e in entries {
                         if e.status != ManifestStatus::Deleted
-                            && touched.contains(&format!("{:?}", e.data_file.partition))
+                            && touched.contains(&crate::spec::manifest::partition_key(
+                                &e.data_file.partition,
+                            ))
                         {
                             removal.paths.insert(e.data_file.file_path.clone());
                         }

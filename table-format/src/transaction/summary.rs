@@ -26,7 +26,7 @@ pub struct SummaryBuilder {
 }
 
 fn key(spec_id: i32, p: &PartitionValues) -> (i32, String) {
-    (spec_id, format!("{p:?}"))
+    (spec_id, crate::spec::manifest::partition_key(p))
 }
 
 impl SummaryBuilder {
