@@ -31,10 +31,12 @@ fn by_category() -> UnboundPartitionSpec {
     }
 }
 
-async fn ids(table: &Table) -> Vec<i64> {
+/// The sorted `id` values of what a scan of the table's current snapshot returns.
+pub async fn ids(table: &Table) -> Vec<i64> {
     ids_of(&table.scan().to_arrow().await.unwrap())
 }
 
+/// The sorted `id` column values of some batches.
 pub fn ids_of(batches: &[RecordBatch]) -> Vec<i64> {
     let mut v: Vec<i64> = batches
         .iter()

@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow_array::{Array, Int64Array, RecordBatch};
 use table_format::ErrorKind;
 use table_format::catalog::{Catalog, MemoryCatalog, TableCreation, TableIdent};
 use table_format::expr::{Predicate, Reference};
@@ -14,6 +13,7 @@ use table_format::spec::{Datum, SourceId, Transform, UnboundPartitionField, Unbo
 use table_format::table::Table;
 
 use crate::interop::{batch, interop, python, schema, temp_warehouse, write_ipc};
+use crate::operations::ids_of;
 
 const BASE_US: i64 = 1_767_225_600_000_000; // ts of row 0; row i is i * 5 hours later
 const HOUR_US: i64 = 3_600_000_000;
@@ -29,23 +29,6 @@ fn by_day() -> UnboundPartitionSpec {
             transform: Transform::Day,
         }],
     }
-}
-
-fn ids_of(batches: &[RecordBatch]) -> Vec<i64> {
-    let mut v: Vec<i64> = batches
-        .iter()
-        .flat_map(|b| {
-            let a = b
-                .column(b.schema().index_of("id").unwrap())
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .clone();
-            (0..a.len()).map(move |i| a.value(i))
-        })
-        .collect();
-    v.sort_unstable();
-    v
 }
 
 async fn append(t: Table, catalog: &dyn Catalog, start: i64, n: i64) -> Table {

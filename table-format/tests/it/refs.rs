@@ -2,7 +2,6 @@
 //! (only moves of main add entries), rollback, fast-forward, set-current-snapshot, and
 //! appends and overwrites committed to a branch other than main.
 
-use arrow_array::{Array, Int64Array, RecordBatch};
 use table_format::ErrorKind;
 use table_format::catalog::{Catalog, MemoryCatalog, TableCreation, TableIdent};
 use table_format::expr::Reference;
@@ -11,27 +10,7 @@ use table_format::spec::{Datum, SnapshotRetention};
 use table_format::table::Table;
 
 use crate::interop::{batch, schema};
-
-fn ids_of(batches: &[RecordBatch]) -> Vec<i64> {
-    let mut v: Vec<i64> = batches
-        .iter()
-        .flat_map(|b| {
-            let a = b
-                .column(b.schema().index_of("id").unwrap())
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .clone();
-            (0..a.len()).map(move |i| a.value(i))
-        })
-        .collect();
-    v.sort_unstable();
-    v
-}
-
-async fn ids(t: &Table) -> Vec<i64> {
-    ids_of(&t.scan().to_arrow().await.unwrap())
-}
+use crate::operations::{ids, ids_of};
 
 async fn ids_at(t: &Table, r: &str) -> Vec<i64> {
     ids_of(&t.scan().use_ref(r).to_arrow().await.unwrap())
