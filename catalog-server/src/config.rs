@@ -1,0 +1,199 @@
+//! Server configuration: CLI flags, `FLOE_*` environment variables and a TOML file.
+//!
+//! - [`Args`]: the clap definition (`catalog-server --help` shows every setting and its
+//!   environment variable).
+//! - [`FileConfig`]: the same settings as a TOML file (`--config`/`FLOE_CONFIG`).
+//! - [`Config`]: the resolved settings. Precedence: flag, then environment, then file, then
+//!   the zero-configuration defaults (127.0.0.1:8181, `./floe-data`, SQLite inside it).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8181";
+/// Default request body limit (16 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Floe's Iceberg REST catalog server.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(name = "catalog-server", version, about, long_about = None)]
+pub struct Args {
+    /// Address to listen on [default: 127.0.0.1:8181; port 0 picks a free port]
+    #[arg(long, env = "FLOE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the SQLite catalog and the `default` warehouse [default: ./floe-data]
+    #[arg(long, env = "FLOE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Catalog database URL [default: sqlite://<data-dir>/catalog.db]
+    #[arg(long, env = "FLOE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// TOML configuration file with any of these settings (kebab-case keys)
+    #[arg(long, env = "FLOE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Largest accepted request body, in bytes [default: 16777216]
+    #[arg(long, env = "FLOE_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Parsed loadTable responses kept in memory [default: 1024]
+    #[arg(long, env = "FLOE_METADATA_CACHE_ENTRIES")]
+    pub metadata_cache_entries: Option<usize>,
+    /// How often the server retries a commit that lost a race, when the client's
+    /// requirements still hold on the new head [default: 8]
+    #[arg(long, env = "FLOE_COMMIT_RETRIES")]
+    pub commit_retries: Option<u32>,
+    /// Log filter (tracing EnvFilter syntax) [default: info]
+    #[arg(long, env = "FLOE_LOG")]
+    pub log: Option<String>,
+}
+
+/// The TOML file's settings (all optional).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FileConfig {
+    /// See [`Args::listen`].
+    pub listen: Option<SocketAddr>,
+    /// See [`Args::data_dir`].
+    pub data_dir: Option<PathBuf>,
+    /// See [`Args::database_url`].
+    pub database_url: Option<String>,
+    /// See [`Args::max_body_bytes`].
+    pub max_body_bytes: Option<usize>,
+    /// See [`Args::metadata_cache_entries`].
+    pub metadata_cache_entries: Option<usize>,
+    /// See [`Args::commit_retries`].
+    pub commit_retries: Option<u32>,
+    /// See [`Args::log`].
+    pub log: Option<String>,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Data directory (created on start).
+    pub data_dir: PathBuf,
+    /// Catalog database URL.
+    pub database_url: String,
+    /// Request body limit in bytes.
+    pub max_body_bytes: usize,
+    /// loadTable response cache size (entries).
+    pub metadata_cache_entries: usize,
+    /// Server-side commit retries after a lost race.
+    pub commit_retries: u32,
+    /// Log filter.
+    pub log: String,
+}
+
+impl Config {
+    /// Zero-configuration defaults rooted at `data_dir`.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8181))),
+            database_url: sqlite_url(&data_dir),
+            data_dir,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            metadata_cache_entries: 1024,
+            commit_retries: 8,
+            log: "info".into(),
+        }
+    }
+
+    /// Resolve flags and environment (already merged by clap) over the file over defaults.
+    pub fn resolve(args: Args) -> Result<Self, String> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| format!("invalid config file {}: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("floe-data"));
+        let mut c = Self::with_data_dir(data_dir);
+        if let Some(l) = args.listen.or(file.listen) {
+            c.listen = l;
+        }
+        if let Some(u) = args.database_url.or(file.database_url) {
+            c.database_url = u;
+        }
+        if let Some(n) = args.max_body_bytes.or(file.max_body_bytes) {
+            c.max_body_bytes = n;
+        }
+        if let Some(n) = args.metadata_cache_entries.or(file.metadata_cache_entries) {
+            c.metadata_cache_entries = n;
+        }
+        if let Some(n) = args.commit_retries.or(file.commit_retries) {
+            c.commit_retries = n;
+        }
+        if let Some(l) = args.log.or(file.log) {
+            c.log = l;
+        }
+        Ok(c)
+    }
+}
+
+fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("catalog.db").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_zero_config() {
+        let c = Config::resolve(Args::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8181");
+        assert_eq!(c.data_dir, PathBuf::from("floe-data"));
+        assert_eq!(c.database_url, "sqlite://floe-data/catalog.db");
+    }
+
+    #[test]
+    fn flags_win_over_file_and_file_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("floe-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("floe.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9999\"\ndata-dir = \"/tmp/x\"\ncommit-retries = 2\n",
+        )
+        .unwrap();
+        let args = Args::try_parse_from([
+            "catalog-server",
+            "--config",
+            file.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:7000",
+        ])
+        .unwrap();
+        let c = Config::resolve(args).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.database_url, "sqlite:///tmp/x/catalog.db");
+        assert_eq!(c.commit_retries, 2);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("floe-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("floe.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9999\"\n").unwrap();
+        let args = Args {
+            config: Some(file),
+            ..Args::default()
+        };
+        let err = Config::resolve(args).unwrap_err();
+        assert!(err.contains("lisen"), "{err}");
+    }
+}

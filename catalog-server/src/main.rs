@@ -1,0 +1,50 @@
+//! `catalog-server`: start Floe's Iceberg REST catalog (zero configuration by default).
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use catalog_server::config::{Args, Config};
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let config = match Config::resolve(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("catalog-server: {e}");
+            std::process::exit(2);
+        }
+    };
+    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = catalog_server::serve(config, shutdown_signal()).await {
+        eprintln!("catalog-server: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish in-flight requests, exit.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,313 @@
+//! The catalog logic, between the HTTP handlers and the store.
+//!
+//! - [`CatalogService`]: warehouses, namespaces and tables; owns the store, a FileIO per
+//!   warehouse, and a bounded cache of metadata files (which never change once written).
+//! - `tables`: create (staged or not), load with ETags, drop and purge, rename, register,
+//!   and the commit path (requirements, the table-format metadata builder, a new metadata
+//!   file, then an atomic pointer swap, retried on a lost race when the client's
+//!   requirements still hold).
+//! - `ident`: identifier validation and location rules (nothing may land outside its
+//!   warehouse).
+
+mod ident;
+mod tables;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+pub use ident::{validate_name, validate_namespace};
+pub use tables::{
+    CommitOutcome, CommitTiming, CreateTableRequest, LoadedTable, RegisterTableRequest,
+    SnapshotMode, TableChange,
+};
+
+use table_format::io::FileIO;
+use table_format::spec::TableMetadata;
+
+use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
+use crate::store::{CatalogStore, Namespace, Page, StorageConfig, Warehouse};
+
+/// The name of the warehouse clients get when they name none.
+pub const DEFAULT_WAREHOUSE: &str = "default";
+/// The largest page a listing returns (and the size when the client asks for none).
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// Names a warehouse cannot take, because they are path words of the REST API.
+const RESERVED_WAREHOUSE_NAMES: &[&str] =
+    &["namespaces", "tables", "transactions", "config", "oauth"];
+
+/// How long a warehouse looked up by name is trusted before the store is asked again.
+const WAREHOUSE_TTL: Duration = Duration::from_secs(5);
+
+/// Catalog operations over a [`CatalogStore`].
+#[derive(Debug)]
+pub struct CatalogService {
+    store: Arc<dyn CatalogStore>,
+    io: RwLock<HashMap<String, FileIO>>,
+    warehouses: RwLock<HashMap<String, (Warehouse, Instant)>>,
+    metadata: quick_cache::sync::Cache<String, Arc<TableMetadata>>,
+    loads: quick_cache::sync::Cache<(String, SnapshotMode), Arc<LoadedTable>>,
+    commit_retries: u32,
+    metrics: Arc<Metrics>,
+}
+
+/// Namespace properties update result (`updated`, `removed`, `missing`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PropertiesUpdate {
+    /// Keys set.
+    pub updated: Vec<String>,
+    /// Keys removed.
+    pub removed: Vec<String>,
+    /// Keys asked to be removed that were not there.
+    pub missing: Vec<String>,
+}
+
+impl CatalogService {
+    /// A service over `store`, caching up to `cache_entries` metadata files and responses.
+    pub fn new(
+        store: Arc<dyn CatalogStore>,
+        cache_entries: usize,
+        commit_retries: u32,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let n = cache_entries.max(1);
+        Self {
+            store,
+            io: RwLock::new(HashMap::new()),
+            warehouses: RwLock::new(HashMap::new()),
+            metadata: quick_cache::sync::Cache::new(n),
+            loads: quick_cache::sync::Cache::new(n),
+            commit_retries,
+            metrics,
+        }
+    }
+
+    /// The store (for health checks).
+    pub fn store(&self) -> &Arc<dyn CatalogStore> {
+        &self.store
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    // ---- warehouses -------------------------------------------------------------------
+
+    /// Create a warehouse after checking its name and storage.
+    pub async fn create_warehouse(
+        &self,
+        name: &str,
+        storage: StorageConfig,
+    ) -> ApiResult<Warehouse> {
+        validate_name("warehouse name", name)?;
+        if RESERVED_WAREHOUSE_NAMES.contains(&name) {
+            return Err(ApiError::bad_request(format!(
+                "'{name}' is a word of the REST API paths and cannot name a warehouse"
+            )));
+        }
+        ident::validate_storage(&storage)?;
+        if let StorageConfig::File { location } = &storage
+            && let Some(path) = location.strip_prefix("file://")
+        {
+            std::fs::create_dir_all(path).map_err(|e| {
+                ApiError::bad_request(format!("cannot create warehouse directory {path}: {e}"))
+            })?;
+        }
+        let wh = self.store.create_warehouse(name, &storage).await?;
+        self.forget_warehouse(name);
+        Ok(wh)
+    }
+
+    /// All warehouses.
+    pub async fn list_warehouses(&self) -> ApiResult<Vec<Warehouse>> {
+        Ok(self.store.list_warehouses().await?)
+    }
+
+    /// Delete a warehouse (refused while it holds namespaces).
+    pub async fn delete_warehouse(&self, name: &str) -> ApiResult<()> {
+        let r = self.store.delete_warehouse(name).await;
+        self.forget_warehouse(name);
+        r.map_err(|e| match e {
+            crate::store::StoreError::NotFound(m) => ApiError::no_such_warehouse(m),
+            crate::store::StoreError::NotEmpty(m) => ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "WarehouseNotEmptyException",
+                m,
+            ),
+            other => other.into(),
+        })
+    }
+
+    fn forget_warehouse(&self, name: &str) {
+        if let Ok(mut w) = self.warehouses.write() {
+            w.remove(name);
+        }
+    }
+
+    /// The warehouse a REST prefix names.
+    pub async fn warehouse(&self, name: &str) -> ApiResult<Warehouse> {
+        if let Ok(w) = self.warehouses.read()
+            && let Some((wh, at)) = w.get(name)
+            && at.elapsed() < WAREHOUSE_TTL
+        {
+            return Ok(wh.clone());
+        }
+        let wh = self.store.get_warehouse(name).await.map_err(|e| match e {
+            crate::store::StoreError::NotFound(m) => ApiError::no_such_warehouse(m),
+            other => other.into(),
+        })?;
+        if let Ok(mut w) = self.warehouses.write() {
+            w.insert(name.to_string(), (wh.clone(), Instant::now()));
+        }
+        Ok(wh)
+    }
+
+    /// The FileIO for a warehouse's storage.
+    pub fn file_io(&self, wh: &Warehouse) -> ApiResult<FileIO> {
+        let key = format!("{}/{}", wh.id, wh.storage.location());
+        if let Ok(m) = self.io.read()
+            && let Some(io) = m.get(&key)
+        {
+            return Ok(io.clone());
+        }
+        let props: HashMap<String, String> = wh.storage.io_properties().into_iter().collect();
+        let io = FileIO::from_location(wh.storage.location(), &props)
+            .map_err(|e| ApiError::internal(format!("warehouse '{}' storage: {e}", wh.name)))?;
+        if let Ok(mut m) = self.io.write() {
+            m.insert(key, io.clone());
+        }
+        Ok(io)
+    }
+
+    // ---- namespaces -------------------------------------------------------------------
+
+    /// Create a namespace.
+    pub async fn create_namespace(
+        &self,
+        wh: &Warehouse,
+        levels: &[String],
+        properties: BTreeMap<String, String>,
+    ) -> ApiResult<Namespace> {
+        validate_namespace(levels)?;
+        self.store
+            .create_namespace(wh, levels, &properties)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::AlreadyExists(m) => ApiError::already_exists(m),
+                other => ApiError::from_namespace_store(other),
+            })?;
+        Ok(Namespace {
+            levels: levels.to_vec(),
+            properties,
+        })
+    }
+
+    /// A namespace and its properties.
+    pub async fn load_namespace(&self, wh: &Warehouse, levels: &[String]) -> ApiResult<Namespace> {
+        validate_namespace(levels)?;
+        self.store
+            .get_namespace(wh, levels)
+            .await
+            .map_err(ApiError::from_namespace_store)
+    }
+
+    /// One page of the children of `parent`.
+    pub async fn list_namespaces(
+        &self,
+        wh: &Warehouse,
+        parent: &[String],
+        page_token: Option<&str>,
+        page_size: Option<usize>,
+    ) -> ApiResult<Page<Vec<String>>> {
+        if !parent.is_empty() {
+            validate_namespace(parent)?;
+        }
+        let after = decode_page_token(page_token)?;
+        self.store
+            .list_namespaces(wh, parent, after.as_deref(), page_limit(page_size)?)
+            .await
+            .map(encode_page)
+            .map_err(ApiError::from_namespace_store)
+    }
+
+    /// Drop an empty namespace.
+    pub async fn drop_namespace(&self, wh: &Warehouse, levels: &[String]) -> ApiResult<()> {
+        validate_namespace(levels)?;
+        self.store
+            .drop_namespace(wh, levels)
+            .await
+            .map_err(ApiError::from_namespace_store)
+    }
+
+    /// Remove and set namespace properties.
+    pub async fn update_namespace_properties(
+        &self,
+        wh: &Warehouse,
+        levels: &[String],
+        removals: Vec<String>,
+        updates: BTreeMap<String, String>,
+    ) -> ApiResult<PropertiesUpdate> {
+        validate_namespace(levels)?;
+        if let Some(k) = removals.iter().find(|k| updates.contains_key(*k)) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "UnprocessableEntityException",
+                format!("property '{k}' is both removed and updated"),
+            ));
+        }
+        let before = self
+            .store
+            .update_namespace_properties(wh, levels, &removals, &updates)
+            .await
+            .map_err(ApiError::from_namespace_store)?;
+        let (removed, missing) = removals.into_iter().partition(|k| before.contains_key(k));
+        Ok(PropertiesUpdate {
+            updated: updates.into_keys().collect(),
+            removed,
+            missing,
+        })
+    }
+}
+
+/// The page size for a request: the client's (1 to [`MAX_PAGE_SIZE`]) or the maximum.
+fn page_limit(page_size: Option<usize>) -> ApiResult<usize> {
+    match page_size {
+        None => Ok(MAX_PAGE_SIZE),
+        Some(0) => Err(ApiError::bad_request("pageSize must be at least 1")),
+        Some(n) => Ok(n.min(MAX_PAGE_SIZE)),
+    }
+}
+
+/// Page tokens are the hex of the last key returned; opaque to clients.
+fn decode_page_token(token: Option<&str>) -> ApiResult<Option<String>> {
+    match token {
+        None | Some("") => Ok(None),
+        Some(t) => hex::decode(t)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(format!("invalid pageToken '{t}'"))),
+    }
+}
+
+fn encode_page<T>(p: Page<T>) -> Page<T> {
+    Page {
+        items: p.items,
+        next: p.next.map(hex::encode),
+    }
+}
+
+/// Tables listing with the same page token rules as namespaces.
+pub(crate) fn page_args(
+    page_token: Option<&str>,
+    page_size: Option<usize>,
+) -> ApiResult<(Option<String>, usize)> {
+    Ok((decode_page_token(page_token)?, page_limit(page_size)?))
+}
+
+pub(crate) fn encode_table_page(p: Page<String>) -> Page<String> {
+    encode_page(p)
+}

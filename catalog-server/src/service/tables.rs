@@ -1,0 +1,767 @@
+//! Tables: create, load, drop, rename, register, and the commit path.
+//!
+//! A commit (single table or a multi-table transaction) runs in attempts. Each attempt
+//! reads every table's current pointer and metadata, checks the client's requirements and
+//! applies its updates through table-format's [`apply_commit`] (the same builder the
+//! library's own catalogs use), writes each new metadata file with a conditional create,
+//! and then swaps all pointers in one store transaction. When the swap finds that another
+//! commit moved a pointer first, the written files are removed and the attempt repeats
+//! against the new head: if the client's requirements still hold there, the commit lands;
+//! if not, the client gets 409. A failure before the swap leaves every table on its
+//! previous, complete metadata.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::Deserialize;
+use sha2::Digest;
+use table_format::ErrorKind;
+use table_format::catalog::{metadata_file_location, parse_metadata_version};
+use table_format::io::FileIO;
+use table_format::spec::{
+    Schema, SortOrder, TableMetadata, TableMetadataBuilder, TableRequirement, TableUpdate,
+    UnboundPartitionSpec, apply_commit,
+};
+
+use super::ident::{default_table_location, within};
+use super::{CatalogService, encode_table_page, page_args, validate_name, validate_namespace};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{Page, PointerSwap, StoreError, Warehouse};
+
+/// Table properties that name directories a table writes into.
+const PATH_PROPERTIES: &[&str] = &[
+    "write.data.path",
+    "write.metadata.path",
+    "write.object-storage.path",
+    "write.folder-storage.path",
+];
+
+/// `POST .../tables` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CreateTableRequest {
+    /// Table name.
+    pub name: String,
+    /// Location; the server picks one inside the warehouse when absent.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The schema.
+    pub schema: Schema,
+    /// The partition spec (unpartitioned when absent).
+    #[serde(default)]
+    pub partition_spec: Option<UnboundPartitionSpec>,
+    /// The sort order (unsorted when absent).
+    #[serde(default)]
+    pub write_order: Option<SortOrder>,
+    /// Return the metadata without creating the table.
+    #[serde(default)]
+    pub stage_create: Option<bool>,
+    /// Table properties.
+    #[serde(default)]
+    pub properties: Option<BTreeMap<String, String>>,
+}
+
+/// `POST .../register` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RegisterTableRequest {
+    /// Table name.
+    pub name: String,
+    /// The metadata file to track.
+    pub metadata_location: String,
+    /// Replace the pointer of an existing table of that name.
+    #[serde(default)]
+    pub overwrite: Option<bool>,
+}
+
+/// Which snapshots a loadTable response carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SnapshotMode {
+    /// Every snapshot.
+    All,
+    /// Only the snapshots branches and tags point at.
+    Refs,
+}
+
+/// A serialized loadTable response and its ETag.
+#[derive(Debug)]
+pub struct LoadedTable {
+    /// The strong ETag (quoted).
+    pub etag: String,
+    /// The JSON body.
+    pub body: Bytes,
+    /// The metadata location it describes.
+    pub metadata_location: String,
+}
+
+/// One table's part of a commit.
+#[derive(Debug, Clone)]
+pub struct TableChange {
+    /// Namespace levels.
+    pub namespace: Vec<String>,
+    /// Table name.
+    pub name: String,
+    /// Requirements to check against the current metadata.
+    pub requirements: Vec<TableRequirement>,
+    /// Updates to apply.
+    pub updates: Vec<TableUpdate>,
+}
+
+/// Where a commit's time went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CommitTiming {
+    /// Writing new metadata files.
+    pub metadata_write: Duration,
+    /// The pointer-swap transaction.
+    pub database: Duration,
+    /// Everything, end to end.
+    pub total: Duration,
+    /// Attempts made (1 when no race was lost).
+    pub attempts: u32,
+}
+
+/// One table's result of a commit.
+#[derive(Debug, Clone)]
+pub struct CommitOutcome {
+    /// The table's metadata location after the commit.
+    pub metadata_location: String,
+    /// The metadata as JSON.
+    pub metadata_json: Bytes,
+}
+
+impl CommitOutcome {
+    /// The `{metadata-location, metadata}` response body.
+    pub fn body(&self) -> Bytes {
+        response_body(&self.metadata_location, &self.metadata_json, None)
+    }
+}
+
+fn response_body(location: &str, metadata_json: &[u8], config: Option<&str>) -> Bytes {
+    let loc = serde_json::to_string(location).unwrap_or_else(|_| "null".into());
+    let mut out = Vec::with_capacity(metadata_json.len() + loc.len() + 64);
+    out.extend_from_slice(b"{\"metadata-location\":");
+    out.extend_from_slice(loc.as_bytes());
+    out.extend_from_slice(b",\"metadata\":");
+    out.extend_from_slice(metadata_json);
+    if let Some(c) = config {
+        out.extend_from_slice(b",\"config\":");
+        out.extend_from_slice(c.as_bytes());
+    }
+    out.push(b'}');
+    Bytes::from(out)
+}
+
+fn etag_of(location: &str, mode: SnapshotMode) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(location.as_bytes());
+    h.update(match mode {
+        SnapshotMode::All => b"all".as_slice(),
+        SnapshotMode::Refs => b"refs".as_slice(),
+    });
+    format!("\"{}\"", hex::encode(&h.finalize()[..16]))
+}
+
+fn ident_str(ns: &[String], name: &str) -> String {
+    format!("{}.{name}", ns.join("."))
+}
+
+/// The metadata JSON with only the snapshots refs point at.
+fn refs_only(md: &TableMetadata) -> ApiResult<Vec<u8>> {
+    let mut v: serde_json::Value = serde_json::from_slice(&md.to_vec()?)
+        .map_err(|e| ApiError::internal(format!("metadata serialization: {e}")))?;
+    let mut keep: HashSet<i64> = HashSet::new();
+    if let Some(refs) = v.get("refs").and_then(|r| r.as_object()) {
+        for r in refs.values() {
+            if let Some(id) = r.get("snapshot-id").and_then(|i| i.as_i64()) {
+                keep.insert(id);
+            }
+        }
+    }
+    if let Some(id) = v.get("current-snapshot-id").and_then(|i| i.as_i64()) {
+        keep.insert(id);
+    }
+    if let Some(snaps) = v.get_mut("snapshots").and_then(|s| s.as_array_mut()) {
+        snaps.retain(|s| {
+            s.get("snapshot-id")
+                .and_then(|i| i.as_i64())
+                .is_some_and(|id| keep.contains(&id))
+        });
+    }
+    serde_json::to_vec(&v).map_err(|e| ApiError::internal(format!("metadata serialization: {e}")))
+}
+
+fn map_commit_error(e: table_format::Error, ident: &str) -> ApiError {
+    match e.kind() {
+        ErrorKind::CommitConflict => ApiError::commit_failed(format!(
+            "commit to {ident} failed: {}; refresh the table and retry",
+            e.message()
+        )),
+        _ => {
+            let mut a = ApiError::from(e);
+            a.message = format!("commit to {ident}: {}", a.message);
+            a
+        }
+    }
+}
+
+impl CatalogService {
+    /// A metadata file, parsed (cached: metadata files never change once written).
+    pub async fn read_metadata(
+        &self,
+        io: &FileIO,
+        location: &str,
+    ) -> ApiResult<Arc<TableMetadata>> {
+        if let Some(md) = self.metadata.get(location) {
+            return Ok(md);
+        }
+        let bytes = io.read(location).await.map_err(|e| {
+            ApiError::internal(format!("cannot read metadata file {location}: {e}"))
+        })?;
+        let md = Arc::new(TableMetadata::from_slice(&bytes).map_err(|e| {
+            ApiError::internal(format!("metadata file {location} is invalid: {e}"))
+        })?);
+        self.metadata.insert(location.to_string(), md.clone());
+        Ok(md)
+    }
+
+    fn check_locations(&self, wh: &Warehouse, md: &TableMetadata, ident: &str) -> ApiResult<()> {
+        let root = wh.storage.location();
+        if !within(md.location(), root) {
+            return Err(ApiError::bad_request(format!(
+                "table {ident}: location '{}' is outside warehouse '{}' ({root})",
+                md.location(),
+                wh.name
+            )));
+        }
+        for key in PATH_PROPERTIES {
+            if let Some(p) = md.properties().get(*key)
+                && !within(p, root)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "table {ident}: property {key}='{p}' points outside warehouse '{}' ({root})",
+                    wh.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn table_config(&self, wh: &Warehouse) -> String {
+        serde_json::to_string(&wh.storage.io_properties()).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// Load a table: its serialized response (cached per metadata location and mode).
+    pub async fn load_table(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        name: &str,
+        mode: SnapshotMode,
+    ) -> ApiResult<Arc<LoadedTable>> {
+        validate_namespace(namespace)?;
+        validate_name("table name", name)?;
+        let rec = self
+            .store
+            .get_table(wh, namespace, name)
+            .await
+            .map_err(ApiError::from_table_store)?;
+        let key = (rec.metadata_location.clone(), mode);
+        if let Some(hit) = self.loads.get(&key) {
+            return Ok(hit);
+        }
+        let io = self.file_io(wh)?;
+        let md = self.read_metadata(&io, &rec.metadata_location).await?;
+        let json = match mode {
+            SnapshotMode::All => md.to_vec()?,
+            SnapshotMode::Refs => refs_only(&md)?,
+        };
+        let loaded = Arc::new(LoadedTable {
+            etag: etag_of(&rec.metadata_location, mode),
+            body: response_body(&rec.metadata_location, &json, Some(&self.table_config(wh))),
+            metadata_location: rec.metadata_location.clone(),
+        });
+        self.loads.insert(key, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Whether a table exists.
+    pub async fn table_exists(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        name: &str,
+    ) -> ApiResult<bool> {
+        validate_namespace(namespace)?;
+        validate_name("table name", name)?;
+        match self.store.get_table(wh, namespace, name).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One page of a namespace's tables.
+    pub async fn list_tables(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        page_token: Option<&str>,
+        page_size: Option<usize>,
+    ) -> ApiResult<Page<String>> {
+        validate_namespace(namespace)?;
+        let (after, limit) = page_args(page_token, page_size)?;
+        self.store
+            .list_tables(wh, namespace, after.as_deref(), limit)
+            .await
+            .map(encode_table_page)
+            .map_err(ApiError::from_namespace_store)
+    }
+
+    /// Create a table (or, staged, only return the metadata it would start with).
+    pub async fn create_table(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        req: CreateTableRequest,
+    ) -> ApiResult<Bytes> {
+        validate_namespace(namespace)?;
+        validate_name("table name", &req.name)?;
+        let ident = ident_str(namespace, &req.name);
+        self.store
+            .get_namespace(wh, namespace)
+            .await
+            .map_err(ApiError::from_namespace_store)?;
+        match self.store.get_table(wh, namespace, &req.name).await {
+            Ok(_) => {
+                return Err(ApiError::already_exists(format!(
+                    "table {ident} already exists"
+                )));
+            }
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let location = match req.location {
+            Some(l) => l.trim_end_matches('/').to_string(),
+            None => default_table_location(
+                wh.storage.location(),
+                namespace,
+                &req.name,
+                &uuid::Uuid::new_v4(),
+            ),
+        };
+        let md = TableMetadataBuilder::new_table(
+            req.schema,
+            req.partition_spec.unwrap_or_default(),
+            req.write_order.unwrap_or_else(SortOrder::unsorted),
+            location,
+            req.properties.unwrap_or_default(),
+        )
+        .and_then(|b| b.build())
+        .map_err(|e| map_commit_error(e, &ident))?
+        .metadata;
+        self.check_locations(wh, &md, &ident)?;
+        let json = md.to_vec()?;
+        let config = self.table_config(wh);
+        if req.stage_create.unwrap_or(false) {
+            let mut out = Vec::with_capacity(json.len() + 64);
+            out.extend_from_slice(b"{\"metadata-location\":null,\"metadata\":");
+            out.extend_from_slice(&json);
+            out.extend_from_slice(b",\"config\":");
+            out.extend_from_slice(config.as_bytes());
+            out.push(b'}');
+            return Ok(Bytes::from(out));
+        }
+        let io = self.file_io(wh)?;
+        let md_location = metadata_file_location(&md, 0);
+        io.create(&md_location, Bytes::from(json.clone()))
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot write {md_location}: {e}")))?;
+        let swap = PointerSwap {
+            namespace: namespace.to_vec(),
+            name: req.name.clone(),
+            expected: None,
+            new_location: md_location.clone(),
+            table_uuid: md.table_uuid().to_string(),
+        };
+        if let Err(e) = self.store.swap_pointers(wh, &[swap]).await {
+            if !matches!(e, StoreError::Database(_)) {
+                let _ = io.delete(&md_location).await;
+            }
+            return Err(ApiError::from_table_store(e));
+        }
+        self.metadata.insert(md_location.clone(), Arc::new(md));
+        Ok(response_body(&md_location, &json, Some(&config)))
+    }
+
+    /// Drop a table; with `purge`, delete its files (only those inside the warehouse).
+    pub async fn drop_table(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        name: &str,
+        purge: bool,
+    ) -> ApiResult<()> {
+        validate_namespace(namespace)?;
+        validate_name("table name", name)?;
+        let rec = self
+            .store
+            .drop_table(wh, namespace, name)
+            .await
+            .map_err(ApiError::from_table_store)?;
+        if !purge {
+            return Ok(());
+        }
+        let io = self.file_io(wh)?;
+        let root = wh.storage.location().to_string();
+        let md = self.read_metadata(&io, &rec.metadata_location).await?;
+        let mut dirs = vec![md.location().to_string()];
+        for key in PATH_PROPERTIES {
+            if let Some(p) = md.properties().get(*key) {
+                dirs.push(p.clone());
+            }
+        }
+        let mut deleted = 0usize;
+        for dir in dirs {
+            if !within(&dir, &root) || dir.trim_end_matches('/') == root {
+                tracing::warn!(%dir, "purge skips a directory that is not a table directory inside the warehouse");
+                continue;
+            }
+            match io.list(&dir).await {
+                Ok(files) => {
+                    for f in files {
+                        match io.delete(&f.path).await {
+                            Ok(()) => deleted += 1,
+                            Err(e) => tracing::warn!(path = %f.path, "purge could not delete: {e}"),
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(%dir, "purge could not list: {e}"),
+            }
+        }
+        tracing::info!(table = %ident_str(namespace, name), deleted, "purged table files");
+        Ok(())
+    }
+
+    /// Rename (or move) a table.
+    pub async fn rename_table(
+        &self,
+        wh: &Warehouse,
+        from: (&[String], &str),
+        to: (&[String], &str),
+    ) -> ApiResult<()> {
+        validate_namespace(from.0)?;
+        validate_name("table name", from.1)?;
+        validate_namespace(to.0)?;
+        validate_name("table name", to.1)?;
+        self.store
+            .rename_table(wh, from, to)
+            .await
+            .map_err(ApiError::from_table_store)
+    }
+
+    /// Track an existing metadata file as a table.
+    pub async fn register_table(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        req: RegisterTableRequest,
+    ) -> ApiResult<Bytes> {
+        validate_namespace(namespace)?;
+        validate_name("table name", &req.name)?;
+        let ident = ident_str(namespace, &req.name);
+        if !within(&req.metadata_location, wh.storage.location()) {
+            return Err(ApiError::bad_request(format!(
+                "metadata location '{}' is outside warehouse '{}'",
+                req.metadata_location, wh.name
+            )));
+        }
+        self.store
+            .get_namespace(wh, namespace)
+            .await
+            .map_err(ApiError::from_namespace_store)?;
+        let io = self.file_io(wh)?;
+        let bytes = io.read(&req.metadata_location).await.map_err(|e| {
+            ApiError::bad_request(format!(
+                "cannot read metadata file '{}': {e}",
+                req.metadata_location
+            ))
+        })?;
+        let md = TableMetadata::from_slice(&bytes).map_err(|e| {
+            ApiError::bad_request(format!(
+                "'{}' is not valid table metadata: {e}",
+                req.metadata_location
+            ))
+        })?;
+        self.check_locations(wh, &md, &ident)?;
+        let expected = match self.store.get_table(wh, namespace, &req.name).await {
+            Ok(rec) if req.overwrite.unwrap_or(false) => Some(rec.metadata_location),
+            Ok(_) => {
+                return Err(ApiError::already_exists(format!(
+                    "table {ident} already exists"
+                )));
+            }
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let swap = PointerSwap {
+            namespace: namespace.to_vec(),
+            name: req.name.clone(),
+            expected,
+            new_location: req.metadata_location.clone(),
+            table_uuid: md.table_uuid().to_string(),
+        };
+        self.store
+            .swap_pointers(wh, &[swap])
+            .await
+            .map_err(ApiError::from_table_store)?;
+        let json = md.to_vec()?;
+        self.metadata
+            .insert(req.metadata_location.clone(), Arc::new(md));
+        Ok(response_body(
+            &req.metadata_location,
+            &json,
+            Some(&self.table_config(wh)),
+        ))
+    }
+
+    /// Keep a metrics report (ScanReport or CommitReport) for a table.
+    pub async fn report_metrics(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        name: &str,
+        report: serde_json::Value,
+    ) -> ApiResult<()> {
+        validate_namespace(namespace)?;
+        validate_name("table name", name)?;
+        let report_type = report
+            .get("report-type")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| ApiError::bad_request("a metrics report needs a 'report-type' string"))?
+            .to_string();
+        if !self.table_exists(wh, namespace, name).await? {
+            return Err(ApiError::no_such_table(format!(
+                "table {} does not exist",
+                ident_str(namespace, name)
+            )));
+        }
+        self.store
+            .insert_metrics_report(wh, namespace, name, &report_type, &report.to_string())
+            .await?;
+        Ok(())
+    }
+
+    /// The storage configuration a client needs to read and write a table's files.
+    pub async fn table_credentials(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        name: &str,
+    ) -> ApiResult<serde_json::Value> {
+        if !self.table_exists(wh, namespace, name).await? {
+            return Err(ApiError::no_such_table(format!(
+                "table {} does not exist",
+                ident_str(namespace, name)
+            )));
+        }
+        Ok(serde_json::json!({
+            "storage-credentials": [{
+                "prefix": wh.storage.location(),
+                "config": wh.storage.io_properties(),
+            }]
+        }))
+    }
+
+    /// Commit changes to one or more tables atomically. Returns each table's outcome, in
+    /// the order of `changes`, and where the time went.
+    pub async fn commit(
+        &self,
+        wh: &Warehouse,
+        changes: Vec<TableChange>,
+    ) -> ApiResult<(Vec<CommitOutcome>, CommitTiming)> {
+        let started = Instant::now();
+        let mut timing = CommitTiming::default();
+        let mut seen = HashSet::new();
+        for ch in &changes {
+            validate_namespace(&ch.namespace)?;
+            validate_name("table name", &ch.name)?;
+            if !seen.insert((ch.namespace.clone(), ch.name.clone())) {
+                return Err(ApiError::bad_request(format!(
+                    "table {} appears twice in one transaction; send its changes as one entry",
+                    ident_str(&ch.namespace, &ch.name)
+                )));
+            }
+        }
+        if changes.is_empty() {
+            return Err(ApiError::bad_request(
+                "a transaction needs at least one table change",
+            ));
+        }
+        let io = self.file_io(wh)?;
+        let result = loop {
+            timing.attempts += 1;
+            let mut swaps = Vec::new();
+            let mut outcomes = Vec::with_capacity(changes.len());
+            let mut pending = Vec::new();
+            let mut failure = None;
+            for ch in &changes {
+                match self.prepare(wh, &io, ch, &mut timing).await {
+                    Ok((outcome, swap, md)) => {
+                        if let Some(s) = swap {
+                            pending.push((s.new_location.clone(), md));
+                            swaps.push(s);
+                        }
+                        outcomes.push(outcome);
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = failure {
+                self.remove_files(&io, swaps.iter().map(|s| s.new_location.as_str()))
+                    .await;
+                break Err(e);
+            }
+            if swaps.is_empty() {
+                break Ok(outcomes);
+            }
+            let db_started = Instant::now();
+            let swapped = self.store.swap_pointers(wh, &swaps).await;
+            timing.database += db_started.elapsed();
+            match swapped {
+                Ok(()) => {
+                    for (loc, md) in pending {
+                        if let Some(md) = md {
+                            self.metadata.insert(loc, md);
+                        }
+                    }
+                    break Ok(outcomes);
+                }
+                Err(StoreError::Conflict(m)) => {
+                    self.metrics.commit_conflict();
+                    self.remove_files(&io, swaps.iter().map(|s| s.new_location.as_str()))
+                        .await;
+                    if timing.attempts > self.commit_retries {
+                        break Err(ApiError::commit_failed(format!(
+                            "{m}; the server retried {} times and kept losing the race, retry later",
+                            self.commit_retries
+                        )));
+                    }
+                    tracing::debug!(
+                        attempt = timing.attempts,
+                        "lost a commit race: {m}; retrying against the new head"
+                    );
+                }
+                Err(StoreError::Database(m)) => {
+                    // The outcome is unknown: keep the files (the commit may have landed).
+                    break Err(StoreError::Database(m).into());
+                }
+                Err(e) => {
+                    self.remove_files(&io, swaps.iter().map(|s| s.new_location.as_str()))
+                        .await;
+                    break Err(ApiError::from_table_store(e));
+                }
+            }
+        };
+        timing.total = started.elapsed();
+        self.metrics.commit_finished(result.is_ok(), &timing);
+        result.map(|o| (o, timing))
+    }
+
+    async fn remove_files<'a>(&self, io: &FileIO, locations: impl Iterator<Item = &'a str>) {
+        for loc in locations {
+            if let Err(e) = io.delete(loc).await {
+                tracing::warn!(%loc, "could not remove an unused metadata file: {e}");
+            }
+        }
+    }
+
+    /// One attempt's work for one table: check, apply, write the new metadata file.
+    #[allow(clippy::type_complexity)]
+    async fn prepare(
+        &self,
+        wh: &Warehouse,
+        io: &FileIO,
+        ch: &TableChange,
+        timing: &mut CommitTiming,
+    ) -> ApiResult<(
+        CommitOutcome,
+        Option<PointerSwap>,
+        Option<Arc<TableMetadata>>,
+    )> {
+        let ident = ident_str(&ch.namespace, &ch.name);
+        let creating = ch.requirements.contains(&TableRequirement::AssertCreate);
+        let current = match self.store.get_table(wh, &ch.namespace, &ch.name).await {
+            Ok(rec) => Some((
+                self.read_metadata(io, &rec.metadata_location).await?,
+                rec.metadata_location,
+            )),
+            Err(StoreError::NotFound(_)) if creating => {
+                self.store
+                    .get_namespace(wh, &ch.namespace)
+                    .await
+                    .map_err(ApiError::from_namespace_store)?;
+                None
+            }
+            Err(e) => return Err(ApiError::from_table_store(e)),
+        };
+        if creating && current.is_some() {
+            return Err(ApiError::already_exists(format!(
+                "table {ident} already exists"
+            )));
+        }
+        let built = apply_commit(
+            current.as_ref().map(|(m, l)| (m.as_ref(), l.as_str())),
+            &ch.requirements,
+            ch.updates.clone(),
+        )
+        .map_err(|e| map_commit_error(e, &ident))?;
+        let Some(built) = built else {
+            // Nothing changed: no new metadata file.
+            let (md, loc) = current.ok_or_else(|| {
+                ApiError::internal(format!("commit to {ident} built nothing for a new table"))
+            })?;
+            return Ok((
+                CommitOutcome {
+                    metadata_location: loc,
+                    metadata_json: Bytes::from(md.to_vec()?),
+                },
+                None,
+                None,
+            ));
+        };
+        let md = built.metadata;
+        self.check_locations(wh, &md, &ident)?;
+        let version = current
+            .as_ref()
+            .and_then(|(_, l)| parse_metadata_version(l))
+            .map(|v| v + 1)
+            .unwrap_or(0);
+        let new_location = metadata_file_location(&md, version);
+        let json = Bytes::from(md.to_vec()?);
+        let write_started = Instant::now();
+        io.create(&new_location, json.clone())
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot write {new_location}: {e}")))?;
+        timing.metadata_write += write_started.elapsed();
+        let swap = PointerSwap {
+            namespace: ch.namespace.clone(),
+            name: ch.name.clone(),
+            expected: current.map(|(_, l)| l),
+            new_location: new_location.clone(),
+            table_uuid: md.table_uuid().to_string(),
+        };
+        Ok((
+            CommitOutcome {
+                metadata_location: new_location,
+                metadata_json: json,
+            },
+            Some(swap),
+            Some(Arc::new(md)),
+        ))
+    }
+}

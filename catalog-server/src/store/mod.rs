@@ -1,0 +1,303 @@
+//! The catalog's persistent state, behind one trait.
+//!
+//! - [`CatalogStore`]: every read and write the service needs (warehouses, namespaces, table
+//!   pointers, atomic multi-table pointer swaps, metrics reports). No SQL lives outside this
+//!   module.
+//! - Records: [`Warehouse`], [`StorageConfig`], [`Namespace`], [`TableRecord`], [`PointerSwap`],
+//!   [`Page`].
+//! - [`StoreError`]: what a store reports, in terms the service maps to HTTP.
+//! - [`sqlite`]: the embedded default implementation (sqlx + migrations).
+//!
+//! The store keeps pointers, never table metadata: a table row names its current (and
+//! previous) metadata file, and the metadata file is the only source of truth for the rest.
+
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The named object does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The object already exists.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The object cannot be removed while it holds others.
+    #[error("{0}")]
+    NotEmpty(String),
+    /// A pointer swap found a different current value: someone else committed first.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// Store result alias.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where a warehouse keeps its files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum StorageConfig {
+    /// A local directory (`file:///abs/path`).
+    File {
+        /// The warehouse root, a `file://` URI.
+        location: String,
+    },
+    /// An S3 bucket (or an S3-compatible service).
+    S3 {
+        /// The warehouse root, `s3://bucket/prefix`.
+        location: String,
+        /// Endpoint URL for S3-compatible services (`http://127.0.0.1:9000`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
+        /// The bucket's region.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        region: Option<String>,
+        /// Path-style addressing (needed by most S3-compatible services).
+        #[serde(default, rename = "path-style-access")]
+        path_style_access: bool,
+        /// Access key id, when not taken from the server's environment.
+        #[serde(
+            default,
+            rename = "access-key-id",
+            skip_serializing_if = "Option::is_none"
+        )]
+        access_key_id: Option<String>,
+        /// Secret access key (never returned by the API).
+        #[serde(
+            default,
+            rename = "secret-access-key",
+            skip_serializing_if = "Option::is_none"
+        )]
+        secret_access_key: Option<String>,
+    },
+}
+
+impl StorageConfig {
+    /// The warehouse root URI, without a trailing slash.
+    pub fn location(&self) -> &str {
+        match self {
+            StorageConfig::File { location } | StorageConfig::S3 { location, .. } => {
+                location.trim_end_matches('/')
+            }
+        }
+    }
+
+    /// The same configuration with secrets masked, for API responses.
+    pub fn redacted(&self) -> StorageConfig {
+        let mut c = self.clone();
+        if let StorageConfig::S3 {
+            secret_access_key: Some(s),
+            ..
+        } = &mut c
+        {
+            *s = "********".to_string();
+        }
+        c
+    }
+
+    /// The Iceberg FileIO properties (`s3.*`) a client or the server needs for this storage.
+    pub fn io_properties(&self) -> BTreeMap<String, String> {
+        let mut p = BTreeMap::new();
+        if let StorageConfig::S3 {
+            endpoint,
+            region,
+            path_style_access,
+            access_key_id,
+            secret_access_key,
+            ..
+        } = self
+        {
+            if let Some(e) = endpoint {
+                p.insert("s3.endpoint".into(), e.clone());
+            }
+            if let Some(r) = region {
+                p.insert("s3.region".into(), r.clone());
+                p.insert("client.region".into(), r.clone());
+            }
+            p.insert("s3.path-style-access".into(), path_style_access.to_string());
+            if let Some(k) = access_key_id {
+                p.insert("s3.access-key-id".into(), k.clone());
+            }
+            if let Some(s) = secret_access_key {
+                p.insert("s3.secret-access-key".into(), s.clone());
+            }
+        }
+        p
+    }
+}
+
+/// A warehouse: a name (the REST prefix) and its storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warehouse {
+    /// Internal id.
+    pub id: String,
+    /// The name clients use (`/v1/config?warehouse=NAME`, and the REST prefix).
+    pub name: String,
+    /// Where its tables' files go.
+    pub storage: StorageConfig,
+}
+
+/// A namespace and its properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    /// Levels, outermost first.
+    pub levels: Vec<String>,
+    /// Its properties.
+    pub properties: BTreeMap<String, String>,
+}
+
+/// A table's row: its name, uuid and metadata pointers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRecord {
+    /// Namespace levels.
+    pub namespace: Vec<String>,
+    /// Table name.
+    pub name: String,
+    /// The table's uuid (as in its metadata).
+    pub table_uuid: String,
+    /// The current metadata file.
+    pub metadata_location: String,
+    /// The metadata file before the last commit, if any.
+    pub previous_metadata_location: Option<String>,
+}
+
+/// One table's pointer change inside an atomic commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointerSwap {
+    /// Namespace levels.
+    pub namespace: Vec<String>,
+    /// Table name.
+    pub name: String,
+    /// The metadata location the commit was based on; `None` creates the table.
+    pub expected: Option<String>,
+    /// The new metadata location.
+    pub new_location: String,
+    /// The table's uuid (used when creating).
+    pub table_uuid: String,
+}
+
+/// One page of a listing and the token for the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// The key to continue after, or `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// Every read and write of the catalog's state.
+#[async_trait]
+pub trait CatalogStore: Send + Sync + std::fmt::Debug {
+    /// Whether the database answers (for `/health`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Create a warehouse; `AlreadyExists` when the name is taken.
+    async fn create_warehouse(&self, name: &str, storage: &StorageConfig)
+    -> StoreResult<Warehouse>;
+    /// All warehouses, by name.
+    async fn list_warehouses(&self) -> StoreResult<Vec<Warehouse>>;
+    /// One warehouse by name.
+    async fn get_warehouse(&self, name: &str) -> StoreResult<Warehouse>;
+    /// Delete a warehouse; `NotEmpty` while it holds namespaces.
+    async fn delete_warehouse(&self, name: &str) -> StoreResult<()>;
+
+    /// Create a namespace (its parent must exist).
+    async fn create_namespace(
+        &self,
+        wh: &Warehouse,
+        levels: &[String],
+        properties: &BTreeMap<String, String>,
+    ) -> StoreResult<()>;
+    /// A namespace and its properties.
+    async fn get_namespace(&self, wh: &Warehouse, levels: &[String]) -> StoreResult<Namespace>;
+    /// The direct children of `parent` (top level when empty), after `after`, at most `limit`.
+    async fn list_namespaces(
+        &self,
+        wh: &Warehouse,
+        parent: &[String],
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<Vec<String>>>;
+    /// Drop a namespace; `NotEmpty` while it holds tables or namespaces.
+    async fn drop_namespace(&self, wh: &Warehouse, levels: &[String]) -> StoreResult<()>;
+    /// Remove then set properties atomically; returns the properties as they were before.
+    async fn update_namespace_properties(
+        &self,
+        wh: &Warehouse,
+        levels: &[String],
+        removals: &[String],
+        updates: &BTreeMap<String, String>,
+    ) -> StoreResult<BTreeMap<String, String>>;
+
+    /// A table's row.
+    async fn get_table(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        name: &str,
+    ) -> StoreResult<TableRecord>;
+    /// The tables of a namespace, after `after`, at most `limit`.
+    async fn list_tables(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<String>>;
+    /// Remove a table's row and return it.
+    async fn drop_table(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        name: &str,
+    ) -> StoreResult<TableRecord>;
+    /// Rename a table (the destination namespace must exist and the name be free).
+    async fn rename_table(
+        &self,
+        wh: &Warehouse,
+        from: (&[String], &str),
+        to: (&[String], &str),
+    ) -> StoreResult<()>;
+    /// Apply pointer swaps atomically: each one creates its table (`expected == None`) or
+    /// moves it from `expected` to `new_location`. All land, or none does (`Conflict` names
+    /// the table whose pointer moved, `AlreadyExists` a create whose name was taken).
+    async fn swap_pointers(&self, wh: &Warehouse, swaps: &[PointerSwap]) -> StoreResult<()>;
+
+    /// Keep a metrics report a client sent for a table.
+    async fn insert_metrics_report(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        name: &str,
+        report_type: &str,
+        report: &str,
+    ) -> StoreResult<()>;
+    /// How many metrics reports are stored for a table.
+    async fn count_metrics_reports(
+        &self,
+        wh: &Warehouse,
+        namespace: &[String],
+        name: &str,
+    ) -> StoreResult<u64>;
+}
+
+/// The separator between namespace levels in stored names (the REST default, U+001F).
+pub const LEVEL_SEPARATOR: char = '\u{1f}';
+
+/// A namespace's stored name: its levels joined by [`LEVEL_SEPARATOR`].
+pub fn namespace_key(levels: &[String]) -> String {
+    levels.join(&LEVEL_SEPARATOR.to_string())
+}
+
+/// The levels of a stored namespace name.
+pub fn namespace_levels(key: &str) -> Vec<String> {
+    key.split(LEVEL_SEPARATOR).map(str::to_string).collect()
+}
