@@ -19,6 +19,7 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if let Err(e) = catalog_server::serve(config, shutdown_signal()).await {
         eprintln!("catalog-server: {e}");
