@@ -723,7 +723,7 @@ impl Catalog for RestCatalog {
         self.table_from_response(ident, &bytes, false, &what)
             .map_err(|e| {
                 Error::commit_state_unknown(format!(
-                    "{}; the commit was accepted (HTTP 200) but its response is unusable: reload the table",
+                    "{}; the catalog accepted the commit but its response is unusable: reload the table",
                     e.message()
                 ))
             })
