@@ -27,6 +27,10 @@ pub enum ErrorKind {
     AlreadyExists,
     /// Storage failed (network, permissions, disk); retrying may help.
     Io,
+    /// A commit was sent but its outcome is unknown (the catalog failed with a 5xx, or the
+    /// connection broke after the request went out): it may have landed. Never retry it
+    /// blindly and never delete the files it references; reload the table to find out.
+    CommitStateUnknown,
 }
 
 impl ErrorKind {
@@ -40,6 +44,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "NotFound",
             ErrorKind::AlreadyExists => "AlreadyExists",
             ErrorKind::Io => "Io",
+            ErrorKind::CommitStateUnknown => "CommitStateUnknown",
         }
     }
 }
@@ -97,6 +102,11 @@ impl Error {
     /// Shorthand for a [`ErrorKind::InvalidUpdate`] error.
     pub fn invalid_update(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidUpdate, message)
+    }
+
+    /// Shorthand for a [`ErrorKind::CommitStateUnknown`] error.
+    pub fn commit_state_unknown(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::CommitStateUnknown, message)
     }
 
     /// What kind of error this is.

@@ -1,19 +1,25 @@
 //! Catalogs: where a table's current metadata file is tracked, and where commits land.
 //!
-//! - [`Catalog`]: the trait every catalog implements (memory here; the REST client and the
-//!   catalog server's stores come later), with [`TableIdent`] and [`TableCreation`].
+//! - [`Catalog`]: the trait every catalog implements (the memory catalog and the REST client
+//!   here; the catalog server's stores come later), with [`TableIdent`] and [`TableCreation`].
 //! - [`MemoryCatalog`]: an in-process catalog over a [`FileIO`], for tests and embedding. It
 //!   commits exactly like a server: check requirements, apply updates through the metadata
 //!   builder, write the new metadata file with a conditional create, then swap the pointer.
+//! - `RestCatalog` (feature `rest`, on by default): a client for any Iceberg REST catalog,
+//!   configured with `RestCatalogConfig`; commits go to the server, which does the above.
 //! - [`metadata_file_location`]: the `<version>-<uuid>.metadata.json` naming rule.
 
 mod memory;
+#[cfg(feature = "rest")]
+mod rest;
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
 pub use memory::MemoryCatalog;
+#[cfg(feature = "rest")]
+pub use rest::{RestCatalog, RestCatalogConfig};
 
 use crate::Result;
 use crate::io::FileIO;
