@@ -2,7 +2,8 @@
 //!
 //! The server binary comes from `FLOE_CATALOG_SERVER_BIN` (set by `scripts/test.sh`); the test
 //! starts it on a free port with a fresh data dir, then creates a namespace and a table, appends
-//! a Parquet data file written by iceberg-rust, and reads the rows back through a table scan.
+//! two Parquet data files written by iceberg-rust (one fast append each), checks snapshots and
+//! planned files, reads the rows back through table scans, and drops everything.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -16,7 +17,10 @@ use arrow_array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use futures::TryStreamExt;
 use iceberg::arrow::schema_to_arrow_schema;
 use iceberg::io::LocalFsStorageFactory;
-use iceberg::spec::{DataFileFormat, NestedField, Operation, PrimitiveType, Schema, Type};
+use iceberg::spec::{
+    DataFile, DataFileFormat, NestedField, Operation, PrimitiveType, Schema, Type,
+};
+use iceberg::table::Table;
 use iceberg::transaction::{ApplyTransactionAction, Transaction};
 use iceberg::writer::base_writer::data_file_writer::DataFileWriterBuilder;
 use iceberg::writer::file_writer::ParquetWriterBuilder;
@@ -96,6 +100,10 @@ impl Server {
             Ok(Err(e)) => panic!("read the server's stdout: {e}"),
             Err(_) => panic!("the server printed no listening line within {STARTUP_TIMEOUT:?}"),
         };
+        if line.is_empty() {
+            let status = server.child.wait().expect("wait for the server");
+            panic!("the server closed stdout without a listening line ({status})");
+        }
         let url = line
             .trim_end()
             .strip_prefix(LISTENING_PREFIX)
@@ -154,12 +162,29 @@ fn table_schema() -> Schema {
         .expect("valid schema")
 }
 
-/// Rows appended by the test, as (id, name, score).
-const ROWS: [(i64, Option<&str>, Option<f64>); 3] = [
+/// One table row: (id, name, score).
+type Row = (i64, Option<String>, Option<f64>);
+/// A row as the test writes it.
+type Input = (i64, Option<&'static str>, Option<f64>);
+
+/// Rows of the first append.
+const FIRST: [Input; 3] = [
     (1, Some("alpha"), Some(1.5)),
     (2, None, Some(-2.25)),
     (3, Some("gamma"), None),
 ];
+/// Rows of the second append.
+const SECOND: [Input; 2] = [(4, Some("delta"), Some(4.0)), (5, None, None)];
+
+/// `rows` as owned, id-sorted rows.
+fn owned(rows: &[Input]) -> Vec<Row> {
+    let mut rows: Vec<Row> = rows
+        .iter()
+        .map(|&(id, name, score)| (id, name.map(str::to_string), score))
+        .collect();
+    rows.sort_by_key(|r| r.0);
+    rows
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_append_and_scan_through_iceberg_rust_rest_client() {
@@ -212,30 +237,97 @@ async fn create_append_and_scan_through_iceberg_rust_rest_client() {
     let table = catalog.load_table(&ident).await.expect("load table");
     assert_eq!(table.metadata().uuid(), created.metadata().uuid());
     assert!(table.metadata().current_snapshot().is_none());
-    let schema = table.metadata().current_schema().clone();
-    assert_eq!(schema.as_struct(), table_schema().as_struct());
+    assert_eq!(
+        table.metadata().current_schema().as_struct(),
+        table_schema().as_struct()
+    );
     let location = table.metadata().location().to_string();
     assert!(
         location.starts_with("file://"),
-        "table location {location:?} is not a local file URL"
+        "table location {location:?} is not a file URL"
     );
+    assert!(scan_rows(&table, None).await.is_empty());
 
-    // Write one Parquet data file with iceberg-rust's writers.
+    // First append: one Parquet file, committed with a fast append, then checked on a reload.
+    let data_file = write_data_file(&table, "first", &FIRST).await;
+    let first_file = data_file.file_path().to_string();
+    assert!(
+        first_file.starts_with(&location),
+        "data file {first_file:?} outside table location {location:?}"
+    );
+    let first = fast_append(&catalog, &table, data_file).await;
+    let table = catalog.load_table(&ident).await.expect("reload table");
+    let snapshot = table
+        .metadata()
+        .current_snapshot()
+        .expect("a current snapshot");
+    assert_eq!(snapshot.snapshot_id(), first);
+    assert_eq!(snapshot.parent_snapshot_id(), None);
+    assert_eq!(snapshot.summary().operation, Operation::Append);
+    assert_summary(&table, [("added-data-files", 1), ("added-records", 3)]);
+    assert_summary(&table, [("total-data-files", 1), ("total-records", 3)]);
+    assert_eq!(table.metadata().snapshots().count(), 1);
+    assert_eq!(main_snapshot(&table), first);
+    assert_eq!(planned_files(&table).await, vec![(first_file.clone(), 3)]);
+    assert_eq!(scan_rows(&table, None).await, owned(&FIRST));
+
+    // Second append on top of the first: totals grow, the first snapshot stays readable.
+    let data_file = write_data_file(&table, "second", &SECOND).await;
+    let second_file = data_file.file_path().to_string();
+    let second = fast_append(&catalog, &table, data_file).await;
+    let table = catalog.load_table(&ident).await.expect("reload table");
+    let snapshot = table
+        .metadata()
+        .current_snapshot()
+        .expect("a current snapshot");
+    assert_eq!(snapshot.snapshot_id(), second);
+    assert_eq!(snapshot.parent_snapshot_id(), Some(first));
+    assert_summary(&table, [("added-data-files", 1), ("added-records", 2)]);
+    assert_summary(&table, [("total-data-files", 2), ("total-records", 5)]);
+    assert_eq!(table.metadata().snapshots().count(), 2);
+    assert_eq!(main_snapshot(&table), second);
+    let mut expected_files = vec![(first_file, 3), (second_file, 2)];
+    expected_files.sort();
+    assert_eq!(planned_files(&table).await, expected_files);
+    let all: Vec<_> = FIRST.iter().chain(&SECOND).copied().collect();
+    assert_eq!(scan_rows(&table, None).await, owned(&all));
+    assert_eq!(scan_rows(&table, Some(first)).await, owned(&FIRST));
+
+    // Clean up through the client too.
+    catalog.drop_table(&ident).await.expect("drop table");
+    assert!(
+        !catalog
+            .table_exists(&ident)
+            .await
+            .expect("table exists after drop")
+    );
+    catalog.drop_namespace(&ns).await.expect("drop namespace");
+    assert!(
+        !catalog
+            .namespace_exists(&ns)
+            .await
+            .expect("namespace exists after drop")
+    );
+}
+
+/// Writes `rows` into one Parquet data file named `prefix-…` with iceberg-rust's writers.
+async fn write_data_file(table: &Table, prefix: &str, rows: &[Input]) -> DataFile {
+    let schema = table.metadata().current_schema().clone();
     let arrow_schema = Arc::new(schema_to_arrow_schema(&schema).expect("arrow schema"));
     let batch = RecordBatch::try_new(
         arrow_schema,
         vec![
-            Arc::new(Int64Array::from_iter_values(ROWS.iter().map(|r| r.0))),
-            Arc::new(StringArray::from_iter(ROWS.iter().map(|r| r.1))),
-            Arc::new(Float64Array::from_iter(ROWS.iter().map(|r| r.2))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))),
+            Arc::new(StringArray::from_iter(rows.iter().map(|r| r.1))),
+            Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.2))),
         ],
     )
     .expect("record batch");
     let location_generator =
         DefaultLocationGenerator::new(table.metadata()).expect("location generator");
     let file_name_generator =
-        DefaultFileNameGenerator::new("icerust".to_string(), None, DataFileFormat::Parquet);
-    let parquet_writer = ParquetWriterBuilder::new(WriterProperties::default(), schema.clone());
+        DefaultFileNameGenerator::new(prefix.to_string(), None, DataFileFormat::Parquet);
+    let parquet_writer = ParquetWriterBuilder::new(WriterProperties::default(), schema);
     let rolling_writer = RollingFileWriterBuilder::new_with_default_file_size(
         parquet_writer,
         table.file_io().clone(),
@@ -247,72 +339,91 @@ async fn create_append_and_scan_through_iceberg_rust_rest_client() {
         .await
         .expect("data file writer");
     writer.write(batch).await.expect("write batch");
-    let data_files = writer.close().await.expect("close writer");
-    assert_eq!(data_files.len(), 1);
-    let data_file_path = data_files[0].file_path().to_string();
-    assert!(
-        data_file_path.starts_with(&location),
-        "data file {data_file_path:?} outside table location {location:?}"
-    );
-    assert_eq!(data_files[0].record_count(), ROWS.len() as u64);
+    let mut data_files = writer.close().await.expect("close writer");
+    assert_eq!(data_files.len(), 1, "one data file per write");
+    let data_file = data_files.pop().expect("a data file");
+    assert_eq!(data_file.record_count(), rows.len() as u64);
+    data_file
+}
 
-    // Commit it with a fast append.
-    let tx = Transaction::new(&table);
+/// Commits `data_file` with a fast append; returns the new snapshot id.
+async fn fast_append(catalog: &RestCatalog, table: &Table, data_file: DataFile) -> i64 {
+    let tx = Transaction::new(table);
     let tx = tx
         .fast_append()
-        .add_data_files(data_files)
+        .add_data_files([data_file])
         .apply(tx)
         .expect("apply fast append");
-    let committed = tx.commit(&catalog).await.expect("commit fast append");
-    let committed_snapshot = committed
+    let committed = tx.commit(catalog).await.expect("commit fast append");
+    committed
         .metadata()
         .current_snapshot()
-        .expect("snapshot after commit")
-        .snapshot_id();
+        .expect("a snapshot after the commit")
+        .snapshot_id()
+}
 
-    // Load again and check the snapshot.
-    let table = catalog.load_table(&ident).await.expect("reload table");
+/// Asserts integer entries of the current snapshot's summary.
+fn assert_summary<const N: usize>(table: &Table, expected: [(&str, u64); N]) {
     let snapshot = table
         .metadata()
         .current_snapshot()
-        .expect("reloaded table has a current snapshot");
-    assert_eq!(snapshot.snapshot_id(), committed_snapshot);
-    assert_eq!(snapshot.parent_snapshot_id(), None);
-    assert_eq!(snapshot.summary().operation, Operation::Append);
+        .expect("a current snapshot");
     let summary = &snapshot.summary().additional_properties;
-    assert_eq!(
-        summary.get("added-data-files").map(String::as_str),
-        Some("1")
-    );
-    assert_eq!(summary.get("added-records").map(String::as_str), Some("3"));
-    assert_eq!(
-        summary.get("total-data-files").map(String::as_str),
-        Some("1")
-    );
-    assert_eq!(summary.get("total-records").map(String::as_str), Some("3"));
-    assert_eq!(table.metadata().snapshots().count(), 1);
-    let main = table
+    for (key, value) in expected {
+        assert_eq!(
+            summary.get(key).map(String::as_str),
+            Some(value.to_string().as_str()),
+            "summary {key} in {summary:?}"
+        );
+    }
+}
+
+/// The snapshot id the `main` branch points at.
+fn main_snapshot(table: &Table) -> i64 {
+    table
         .metadata()
         .snapshot_for_ref("main")
-        .expect("main branch ref");
-    assert_eq!(main.snapshot_id(), committed_snapshot);
+        .expect("a main branch")
+        .snapshot_id()
+}
 
-    // Data files and record count, as planned by iceberg-rust's scan.
-    let scan = table.scan().build().expect("build scan");
-    let tasks: Vec<_> = scan
+/// (path, record count) of every data file iceberg-rust's scan plans, sorted; no deletes.
+async fn planned_files(table: &Table) -> Vec<(String, u64)> {
+    let tasks: Vec<_> = table
+        .scan()
+        .build()
+        .expect("build scan")
         .plan_files()
         .await
         .expect("plan files")
         .try_collect()
         .await
         .expect("collect file scan tasks");
-    assert_eq!(tasks.len(), 1, "one data file");
-    assert_eq!(tasks[0].data_file_path, data_file_path);
-    assert_eq!(tasks[0].record_count, Some(ROWS.len() as u64));
-    assert!(tasks[0].deletes.is_empty());
+    let mut files: Vec<_> = tasks
+        .iter()
+        .map(|t| {
+            assert!(
+                t.deletes.is_empty(),
+                "unexpected deletes on {}",
+                t.data_file_path
+            );
+            let count = t.record_count.expect("planned record count");
+            (t.data_file_path.clone(), count)
+        })
+        .collect();
+    files.sort();
+    files
+}
 
-    // Read the rows back.
+/// Every row iceberg-rust's scan reads (at `snapshot`, or the current one), sorted by id.
+async fn scan_rows(table: &Table, snapshot: Option<i64>) -> Vec<Row> {
+    let mut scan = table.scan();
+    if let Some(id) = snapshot {
+        scan = scan.snapshot_id(id);
+    }
     let batches: Vec<RecordBatch> = scan
+        .build()
+        .expect("build scan")
         .to_arrow()
         .await
         .expect("scan to arrow")
@@ -333,11 +444,7 @@ async fn create_append_and_scan_through_iceberg_rust_rest_client() {
         }
     }
     rows.sort_by_key(|r| r.0);
-    let expected: Vec<_> = ROWS
-        .iter()
-        .map(|&(id, name, score)| (id, name.map(str::to_string), score))
-        .collect();
-    assert_eq!(rows, expected);
+    rows
 }
 
 /// The named column of `batch`, downcast to `A`.
