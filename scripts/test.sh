@@ -19,6 +19,14 @@ echo "== cargo test =="
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
+
+echo "== iceberg-rust REST client against the catalog server =="
+# Its own workspace (tests/iceberg-rust), sharing CARGO_TARGET_DIR; the test spawns the binary
+# (absolute path: cargo runs the test from the crate's directory).
+cargo build -q -p catalog-server
+FLOE_CATALOG_SERVER_BIN="$(realpath "$CARGO_TARGET_DIR")/debug/catalog-server" \
+  cargo test --manifest-path tests/iceberg-rust/Cargo.toml 2>&1 | tee -a "$log"
+
 read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p + 0, f + 0 }' "$log")
 
 if [ "$FUZZ_SECONDS" != "0" ]; then
