@@ -185,6 +185,31 @@ class Raw:
     def table_path(self, ns: tuple[str, ...], name: str) -> str:
         return f"{self.base}/namespaces/{ns_path(ns)}/tables/{urllib.parse.quote(name, safe='')}"
 
+    def big_post_chunked(self, path: str, size: int) -> tuple[int | None, bytes, str]:
+        """POST `size` bytes with Transfer-Encoding: chunked (no Content-Length to reject up front)."""
+        parsed = urllib.parse.urlsplit(self.uri)
+        chunk = b"x" * (1 << 20)
+        try:
+            conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+            conn.putrequest("POST", path)
+            conn.putheader("Content-Type", "application/json")
+            conn.putheader("Transfer-Encoding", "chunked")
+            conn.endheaders()
+            try:
+                sent = 0
+                while sent < size:
+                    conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    sent += len(chunk)
+                conn.send(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            r = conn.getresponse()
+            body = r.read()
+            conn.close()
+            return r.status, body, "chunked upload"
+        except (OSError, http.client.HTTPException) as e:
+            return None, f"{type(e).__name__}: {e}".encode(), "chunked upload failed"
+
     def big_post(self, path: str, size: int) -> tuple[int | None, bytes, str]:
         """POST a `size`-byte JSON-ish body. Returns (status, body, how). A server may answer 413
         before reading the body and close the connection, so the plain attempt can end in a reset;
@@ -813,6 +838,9 @@ class PyicebergScenario:
         status, body, how = raw.big_post(tpath, 17 * 1024 * 1024)
         fake = Resp("POST", raw.uri + tpath, status or 0, {}, body, b"<17 MiB body>")
         check_error_model(self.c, f"commit with a 17 MiB body -> 413 ({how})", fake, (413,))
+        status, body, how = raw.big_post_chunked(tpath, 17 * 1024 * 1024)
+        fake = Resp("POST", raw.uri + tpath, status or 0, {}, body, b"<17 MiB chunked body>")
+        check_error_model(self.c, f"commit with a 17 MiB chunked body -> 413 ({how})", fake, (413,))
         # Everything is unchanged.
         self.c.equal("after the bad requests: metadata-location unchanged", loc_before, lambda: self.metadata_location(ident))
         self.c.equal("after the bad requests: rows unchanged", rows_before, lambda: self.scan_rows(ident))
