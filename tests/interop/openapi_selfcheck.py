@@ -68,6 +68,7 @@ def main():
         ("Identifier", "a/b", False),
         ("Identifier", "x" * 256, False),
         ("Identifier", "ok name", True),
+        ("Identifier", "a\\b", False),
         ("NamespacePath", "a\x1fb", True),
         ("NamespacePath", "a\x1f..", False),
         ("NotFoundError", {"error": {"message": "m", "type": "NoSuchTableException", "code": 404}}, True),
