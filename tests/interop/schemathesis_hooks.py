@@ -7,7 +7,9 @@ root) or open connections to arbitrary hosts. Before each request this hook rewr
 value to a harmless one:
 
 - any string that looks like a URI (contains `://`) or sits under a location-like key becomes
-  `file://$FLOE_SCHEMATHESIS_SCRATCH/<letters of the original>`, a throwaway directory;
+  `<default warehouse location>/schemathesis/<letters of the original>`: inside the throwaway
+  server's own data directory, where the server accepts table locations;
+- a new `file` warehouse's root becomes `file://$FLOE_SCHEMATHESIS_SCRATCH/<letters>`;
 - S3 storage settings keep their `s3://` location but get the endpoint `http://127.0.0.1:9` (nothing listens there) and dummy
   keys, so no client ever looks for cloud credentials or a cloud endpoint.
 
@@ -36,9 +38,27 @@ LOCATION_KEYS = {
 DEAD_ENDPOINT = "http://127.0.0.1:9"
 
 
-def _safe_location(value: str) -> str:
-    tail = re.sub(r"[^A-Za-z0-9_-]+", "_", value).strip("_")[:40] or "x"
-    return f"file://{SCRATCH}/{tail}"
+_warehouse_base = None
+
+
+def _tail(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", value).strip("_")[:40] or "x"
+
+
+def _table_location(value: str) -> str:
+    """A location inside the default warehouse (looked up once from the server)."""
+    global _warehouse_base
+    if _warehouse_base is None:
+        _warehouse_base = f"file://{SCRATCH}"
+        base = os.environ.get("FLOE_URL", "").rstrip("/")
+        try:
+            with urllib.request.urlopen(f"{base}/management/v1/warehouses/default", timeout=10) as r:
+                loc = json.load(r)["storage"]["location"]
+            if loc.startswith("file:///"):
+                _warehouse_base = loc.rstrip("/") + "/schemathesis"
+        except Exception:  # noqa: BLE001 - fall back to the scratch directory
+            pass
+    return f"{_warehouse_base}/{_tail(value)}"
 
 
 def _scrub(value, key=None):
@@ -49,6 +69,8 @@ def _scrub(value, key=None):
         if s3_location:
             # Harmless once the endpoint is dead: keep it so S3 warehouses get created.
             out["location"] = value["location"]
+        elif value.get("type") == "file" and isinstance(value.get("location"), str):
+            out["location"] = f"file://{SCRATCH}/{_tail(value['location'])}"
         if out.get("type") == "s3" or "endpoint" in out:
             out["endpoint"] = DEAD_ENDPOINT
         if out.get("type") == "s3":
@@ -59,7 +81,7 @@ def _scrub(value, key=None):
     if isinstance(value, list):
         return [_scrub(v) for v in value]
     if isinstance(value, str) and (key in LOCATION_KEYS or "://" in value):
-        return _safe_location(value)
+        return _table_location(value)
     return value
 
 
