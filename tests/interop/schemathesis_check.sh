@@ -58,6 +58,8 @@ seed_args=()
 export FLOE_SCHEMATHESIS_SCRATCH="$scratch/locations"
 export SCHEMATHESIS_HOOKS=schemathesis_hooks
 
+# Run from the scratch dir: schemathesis keeps a cache (.schemathesis/) in its working directory.
+cd "$scratch"
 set +e
 timeout --kill-after=10 "${FLOE_SCHEMATHESIS_TIMEOUT:-150}" \
   "$schemathesis" --config-file "$here/schemathesis.toml" --no-color \
