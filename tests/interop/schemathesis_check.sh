@@ -41,7 +41,7 @@ if [[ ! -x "$schemathesis" ]]; then
 fi
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/floe-schemathesis.XXXXXX")"
-report_dir="${FLOE_SCHEMATHESIS_REPORT_DIR:-$scratch/report}"
+report_dir="$(realpath -m "${FLOE_SCHEMATHESIS_REPORT_DIR:-$scratch/report}")"
 mkdir -p "$report_dir"
 
 export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
