@@ -9,6 +9,7 @@
 //!   `ops`: `/health`, `/metrics`, `/docs`, `/openapi.yaml`.
 //! - [`JsonBody`], [`Params`], [`QueryMap`]: extractors whose rejections are [`ApiError`]s.
 
+mod docs;
 mod iceberg;
 mod management;
 mod ops;
@@ -52,6 +53,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(iceberg::routes())
         .merge(management::routes())
         .merge(ops::routes())
+        .merge(docs::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

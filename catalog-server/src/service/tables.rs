@@ -163,6 +163,23 @@ fn etag_of(location: &str, mode: SnapshotMode) -> String {
     format!("\"{}\"", hex::encode(&h.finalize()[..16]))
 }
 
+/// On a local warehouse, make the table's `metadata/` and `data/` directories up front:
+/// some writers (DuckDB 1.5) put manifests under `metadata/` of a staged table before any
+/// metadata file exists, and do not create the directory themselves. Object stores need
+/// nothing of the kind.
+fn prepare_local_dirs(wh: &Warehouse, md: &TableMetadata) {
+    if !matches!(wh.storage, crate::store::StorageConfig::File { .. }) {
+        return;
+    }
+    for dir in [md.metadata_dir(), md.data_dir()] {
+        if let Some(path) = dir.strip_prefix("file://")
+            && let Err(e) = std::fs::create_dir_all(path)
+        {
+            tracing::warn!(%path, "cannot create a table directory: {e}");
+        }
+    }
+}
+
 fn ident_str(ns: &[String], name: &str) -> String {
     format!("{}.{name}", ns.join("."))
 }
@@ -364,6 +381,7 @@ impl CatalogService {
         self.check_locations(wh, &md, &ident)?;
         let json = md.to_vec()?;
         let config = self.table_config(wh);
+        prepare_local_dirs(wh, &md);
         if req.stage_create.unwrap_or(false) {
             let mut out = Vec::with_capacity(json.len() + 64);
             out.extend_from_slice(b"{\"metadata-location\":null,\"metadata\":");

@@ -3,6 +3,10 @@
 //! - `common`: a throwaway server plus small HTTP helpers.
 //! - `rest_api`: the REST endpoints over raw HTTP (status codes, the error model,
 //!   pagination, ETags, purge, rename, register, transactions, races, bad input).
+//! - `rest_client`: table-format's `RestCatalog` against the server (Floe's own operations).
+//! - `interop`: pyiceberg and DuckDB scenarios (`tests/interop/rest_scenarios.py`).
 
 mod common;
+mod interop;
 mod rest_api;
+mod rest_client;

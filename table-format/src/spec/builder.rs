@@ -554,17 +554,21 @@ impl TableMetadataBuilder {
         Ok(fields)
     }
 
+    /// The schema new specs and sort orders bind to: the current one, or, while a new
+    /// table has none yet, the last added one (DuckDB sends `set-current-schema` last).
+    fn binding_schema(&self) -> Option<&Schema> {
+        self.md.schema_by_id(self.md.current_schema_id).or_else(|| {
+            self.last_added_schema_id
+                .and_then(|id| self.md.schema_by_id(id))
+        })
+    }
+
     fn add_spec(&mut self, spec: UnboundPartitionSpec) -> Result<()> {
         let fields = self.bind_spec(&spec)?;
         let candidate = PartitionSpec::new(0, fields);
-        let schema = self
-            .md
-            .schema_by_id(self.md.current_schema_id)
-            .ok_or_else(|| {
-                Error::invalid_update(
-                    "add-spec: the table has no current schema yet; add one first",
-                )
-            })?;
+        let schema = self.binding_schema().ok_or_else(|| {
+            Error::invalid_update("add-spec: the table has no schema yet; add one first")
+        })?;
         candidate
             .check_compatible(schema)
             .map_err(|e| Error::invalid_update(format!("add-spec: {}", e.message())))?;
@@ -631,14 +635,9 @@ impl TableMetadataBuilder {
             self.last_added_order_id = Some(UNSORTED_ORDER_ID);
             return Ok(());
         }
-        let schema = self
-            .md
-            .schema_by_id(self.md.current_schema_id)
-            .ok_or_else(|| {
-                Error::invalid_update(
-                    "add-sort-order: the table has no current schema yet; add one first",
-                )
-            })?;
+        let schema = self.binding_schema().ok_or_else(|| {
+            Error::invalid_update("add-sort-order: the table has no schema yet; add one first")
+        })?;
         order
             .check_compatible(schema)
             .map_err(|e| Error::invalid_update(format!("add-sort-order: {}", e.message())))?;

@@ -389,6 +389,36 @@ fn assert_create_passes_when_the_table_does_not_exist() {
     assert_eq!(created.metadata.metadata_log(), &[]);
 }
 
+/// DuckDB 1.5 sends `set-current-schema` after the spec and sort order of a new table: they
+/// bind to the schema added in the same commit.
+#[test]
+fn create_binds_spec_and_order_to_the_added_schema_when_current_is_set_last() {
+    let uuid = Uuid::parse_str(OTHER_UUID).unwrap();
+    let mut updates = create_updates(uuid);
+    let set_current = updates.remove(3);
+    assert!(matches!(set_current, TableUpdate::SetCurrentSchema { .. }));
+    updates.push(set_current);
+    let created = apply_commit(None, &[TableRequirement::AssertCreate], updates)
+        .unwrap()
+        .expect("a create always writes metadata");
+    let reference = apply_commit(
+        None,
+        &[TableRequirement::AssertCreate],
+        create_updates(uuid),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(created.metadata.current_schema_id(), 0);
+    assert_eq!(
+        created.metadata.default_partition_spec(),
+        reference.metadata.default_partition_spec()
+    );
+    assert_eq!(
+        created.metadata.default_sort_order_id(),
+        reference.metadata.default_sort_order_id()
+    );
+}
+
 #[test]
 fn assert_create_conflicts_when_the_table_exists() {
     let md = v2();

@@ -26,7 +26,8 @@ fn venv_python() -> PathBuf {
     let venv = match std::env::var_os("FLOE_VENV") {
         Some(v) if !v.is_empty() => PathBuf::from(v),
         _ => {
-            let home = std::env::var_os("HOME").expect("HOME is set (needed to find ~/.cache/floe-venv)");
+            let home =
+                std::env::var_os("HOME").expect("HOME is set (needed to find ~/.cache/floe-venv)");
             Path::new(&home).join(".cache/floe-venv")
         }
     };
@@ -73,9 +74,13 @@ async fn run_scenario(scenario: &str, extra: &[&str], with_data_dir: bool) {
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
 
     let output = match tokio::time::timeout(SCENARIO_TIMEOUT, child.wait_with_output()).await {
-        Ok(out) => out.unwrap_or_else(|e| panic!("waiting for the {scenario} scenario failed: {e}")),
+        Ok(out) => {
+            out.unwrap_or_else(|e| panic!("waiting for the {scenario} scenario failed: {e}"))
+        }
         // Dropping the future drops the child, which kills it (kill_on_drop).
-        Err(_) => panic!("the {scenario} scenario did not finish within {SCENARIO_TIMEOUT:?} (server {url})"),
+        Err(_) => panic!(
+            "the {scenario} scenario did not finish within {SCENARIO_TIMEOUT:?} (server {url})"
+        ),
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -117,4 +122,41 @@ async fn interop_duckdb_scenario() {
 #[tokio::test]
 async fn interop_concurrent_appends_race() {
     run_scenario("race", &["--rounds", "20"], false).await;
+}
+
+/// spec/openapi.yaml against the running server: schemathesis generates requests for every
+/// documented operation and fails on any 5xx or any response the document does not allow.
+#[tokio::test]
+async fn openapi_document_holds_under_schemathesis() {
+    let python = venv_python();
+    let venv = python
+        .parent()
+        .and_then(Path::parent)
+        .expect("venv of the interop python")
+        .to_path_buf();
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/schemathesis_check.sh");
+    let server = TestServer::start().await;
+    let child = tokio::process::Command::new("bash")
+        .arg(&script)
+        .env("FLOE_URL", server.url())
+        .env("FLOE_VENV", &venv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+    let output = tokio::time::timeout(SCENARIO_TIMEOUT, child.wait_with_output())
+        .await
+        .expect("schemathesis finished in time")
+        .expect("schemathesis ran");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "schemathesis found responses that break spec/openapi.yaml ({})\n---- stdout ----\n{stdout}\n---- stderr ----\n{stderr}",
+        output.status
+    );
+    println!("{stdout}");
 }

@@ -1,16 +1,3 @@
-// catalog-server/src/api/docs.rs  (drop-in; this copy is not compiled)
-//
-// Cargo.toml of catalog-server, [dependencies]:
-//   # Swagger UI for /docs. `vendored` takes the Swagger UI files from the
-//   # utoipa-swagger-ui-vendored crate (crates.io), so the build downloads nothing.
-//   utoipa-swagger-ui = { version = "10", default-features = false, features = ["axum", "vendored"] }
-//
-// Wire it in api/mod.rs:  `mod docs;`  and  `.merge(docs::router())`  next to the other routers.
-// Checked with axum 0.8.9 + utoipa-swagger-ui 10.0.2 (Swagger UI 5.32.6) in a throwaway crate:
-// GET /docs -> 303 to /docs/ (text/html), /docs/swagger-ui-bundle.js 200, /openapi.yaml 200
-// application/yaml. It adds utoipa 6 + utoipa-gen (proc macro), zip (build-dep) and ~1.5 MB
-// of embedded assets to the binary.
-
 //! API documentation routes: `GET /openapi.yaml` serves `spec/openapi.yaml` (embedded at build
 //! time) and `GET /docs` serves Swagger UI, whose files are compiled into the binary
 //! (`utoipa-swagger-ui` with its `vendored` feature: nothing is downloaded at build or run time).
