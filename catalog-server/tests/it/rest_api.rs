@@ -894,6 +894,23 @@ async fn metrics_reports_credentials_health_and_prometheus() {
     let creds = &body["storage-credentials"][0];
     assert!(creds["prefix"].as_str().unwrap().starts_with("file://"));
 
+    // The API document and its interactive page.
+    let r = client()
+        .get(format!("{}/openapi.yaml", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().starts_with("openapi: 3.1"));
+    let r = client()
+        .get(format!("{}/docs/", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("swagger-ui"), "{page}");
+
     let (s, body) = get(&format!("{}/health", server.url())).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body["status"], "ok");

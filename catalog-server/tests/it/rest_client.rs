@@ -2,10 +2,6 @@
 //! appends through table-format's operations read back with a scan, a commit conflict that the
 //! operation retries (both appends land), pagination, rename, drop and register, and
 //! multi-table transactions.
-//!
-//! To wire in: save as `catalog-server/tests/it/rest_client.rs` and add `mod rest_client;` to
-//! `catalog-server/tests/it/main.rs`. It needs the dev-dependencies `arrow-array` and `tokio`
-//! (already there) and table-format's default `rest` feature.
 
 use std::collections::HashMap;
 use std::sync::Arc;
