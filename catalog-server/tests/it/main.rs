@@ -5,8 +5,11 @@
 //!   pagination, ETags, purge, rename, register, transactions, races, bad input).
 //! - `rest_client`: table-format's `RestCatalog` against the server (Floe's own operations).
 //! - `interop`: pyiceberg and DuckDB scenarios (`tests/interop/rest_scenarios.py`).
+//! - `s3`: a warehouse on S3 (moto's server) end to end with pyiceberg and DuckDB
+//!   (`tests/interop/s3_scenario.py`).
 
 mod common;
 mod interop;
 mod rest_api;
 mod rest_client;
+mod s3;
