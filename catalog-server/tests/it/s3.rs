@@ -7,7 +7,8 @@
 //! holds no AWS settings and a fresh `HOME` (no `~/.aws`, no `~/.pyiceberg.yaml`): whatever the
 //! clients know about S3 comes from the catalog. The scenario creates the bucket, writes with
 //! both clients, reads the same rows with both, and checks that a drop keeps the objects and a
-//! purge removes them.
+//! purge removes them. A second warehouse with a `client-endpoint` checks that clients are
+//! told that address while the server writes through its own `endpoint`.
 //!
 //! A missing venv or `moto_server` is a test FAILURE, never a skip (scripts/interop-venv.sh
 //! installs both). Run only this: `cargo test -p catalog-server --test it s3 -- --nocapture`.
@@ -188,6 +189,90 @@ async fn s3_warehouse_end_to_end_with_moto() {
         moto.log_text(),
     );
     println!("{stdout}");
+
+    client_endpoint_is_what_clients_get(&server, &moto, &bucket).await;
     drop(server);
     drop(moto);
+}
+
+/// A warehouse whose clients reach the store at another address (`client-endpoint`, as in
+/// Docker Compose): the server writes through `endpoint`, and every answer that tells clients
+/// where the store is (loadTable, create, credentials, `/v1/config`) names `client-endpoint`.
+async fn client_endpoint_is_what_clients_get(server: &TestServer, moto: &Moto, bucket: &str) {
+    let client_endpoint = "http://s3.clients.invalid:9000";
+    let url = format!("{}/management/v1/warehouses", server.url());
+    let (status, body) = post(
+        &url,
+        &json!({
+            "name": "proxied",
+            "storage": {
+                "type": "s3",
+                "location": format!("s3://{bucket}/proxied"),
+                "endpoint": moto.endpoint,
+                "client-endpoint": client_endpoint,
+                "region": "us-east-1",
+                "path-style-access": true,
+                "access-key-id": "test",
+                "secret-access-key": "test"
+            }
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body["storage"]["client-endpoint"], client_endpoint,
+        "{body}"
+    );
+
+    let base = format!("{}/v1/proxied", server.url());
+    let (status, body) = post(&format!("{base}/namespaces"), &json!({"namespace": ["ns"]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, created) = post(
+        &format!("{base}/namespaces/ns/tables"),
+        &json!({"name": "t", "schema": crate::common::schema()}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let metadata_location = created["metadata-location"]
+        .as_str()
+        .expect("metadata-location");
+    assert!(
+        metadata_location.starts_with(&format!("s3://{bucket}/proxied/")),
+        "{metadata_location}"
+    );
+    let service = &server.state().service;
+    let wh = service.warehouse("proxied").await.expect("warehouse");
+    let io = service.file_io(&wh).expect("file io");
+    assert!(
+        io.exists(metadata_location).await.expect("stat on moto"),
+        "the server wrote {metadata_location} through its own endpoint"
+    );
+
+    let (status, loaded) = get(&format!("{base}/namespaces/ns/tables/t")).await;
+    assert_eq!(status, StatusCode::OK, "{loaded}");
+    let (status, creds) = get(&format!("{base}/namespaces/ns/tables/t/credentials")).await;
+    assert_eq!(status, StatusCode::OK, "{creds}");
+    let (status, config) = get(&format!("{}/v1/config?warehouse=proxied", server.url())).await;
+    assert_eq!(status, StatusCode::OK, "{config}");
+    for (what, props) in [
+        ("create", &created["config"]),
+        ("loadTable", &loaded["config"]),
+        ("credentials", &creds["storage-credentials"][0]["config"]),
+        ("/v1/config", &config["defaults"]),
+    ] {
+        assert_eq!(props["s3.endpoint"], client_endpoint, "{what}: {props}");
+        assert_eq!(props["s3.path-style-access"], "true", "{what}: {props}");
+        assert_eq!(props["s3.access-key-id"], "test", "{what}: {props}");
+    }
+
+    let r = crate::common::client()
+        .delete(format!("{base}/namespaces/ns/tables/t?purgeRequested=true"))
+        .send()
+        .await
+        .expect("drop");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(
+        !io.exists(metadata_location).await.expect("stat on moto"),
+        "the purge went through the server's endpoint"
+    );
 }
