@@ -22,7 +22,7 @@ use catalog_server::testing::TestServer;
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// The interop venv's python. Panics (fails the test) when it is missing.
-pub(crate) fn venv_python() -> PathBuf {
+pub fn venv_python() -> PathBuf {
     let venv = match std::env::var_os("FLOE_VENV") {
         Some(v) if !v.is_empty() => PathBuf::from(v),
         _ => {

@@ -7,8 +7,11 @@
 //! - `interop`: pyiceberg and DuckDB scenarios (`tests/interop/rest_scenarios.py`).
 //! - `s3`: a warehouse on S3 (moto's server) end to end with pyiceberg and DuckDB
 //!   (`tests/interop/s3_scenario.py`).
+//! - `deploy`: the Docker Compose catalog configuration and the README's compose snippet,
+//!   run against moto (no Docker engine needed).
 
 mod common;
+mod deploy;
 mod interop;
 mod rest_api;
 mod rest_client;

@@ -28,14 +28,18 @@ use crate::interop::venv_python;
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// A running `moto_server`, killed (and reaped) when dropped.
-struct Moto {
+pub struct Moto {
     child: Child,
-    endpoint: String,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    /// The port it listens on.
+    pub port: u16,
     log: PathBuf,
 }
 
 impl Moto {
-    fn start(venv_bin: &Path) -> Moto {
+    /// Start `moto_server` from the venv's `bin` directory and wait until it listens.
+    pub fn start(venv_bin: &Path) -> Moto {
         let exe = venv_bin.join("moto_server");
         assert!(
             exe.exists(),
@@ -57,6 +61,7 @@ impl Moto {
         let mut moto = Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
+            port,
             log,
         };
         moto.wait_ready(SocketAddr::from(([127, 0, 0, 1], port)));
@@ -84,7 +89,8 @@ impl Moto {
         }
     }
 
-    fn log_text(&self) -> String {
+    /// What moto printed so far.
+    pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
