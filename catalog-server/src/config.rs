@@ -5,12 +5,16 @@
 //! - [`FileConfig`]: the same settings as a TOML file (`--config`/`FLOE_CONFIG`).
 //! - [`Config`]: the resolved settings. Precedence: flag, then environment, then file, then
 //!   the zero-configuration defaults (127.0.0.1:8181, `./floe-data`, SQLite inside it).
+//! - [`WarehouseConfig`]: a `[[warehouses]]` entry of the file, created at start when the
+//!   catalog has no warehouse of that name (file only: it has no flag).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use serde::Deserialize;
+
+use crate::store::StorageConfig;
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8181";
@@ -66,6 +70,37 @@ pub struct FileConfig {
     pub commit_retries: Option<u32>,
     /// See [`Args::log`].
     pub log: Option<String>,
+    /// Warehouses to create at start when missing (`[[warehouses]]` tables).
+    #[serde(default)]
+    pub warehouses: Vec<WarehouseConfig>,
+}
+
+/// A warehouse named in the configuration file, in the shape of the management API's
+/// `POST /management/v1/warehouses` body:
+///
+/// ```toml
+/// [[warehouses]]
+/// name = "lake"
+/// [warehouses.storage]
+/// type = "s3"
+/// location = "s3://floe/lake"
+/// endpoint = "http://minio:9000"
+/// region = "us-east-1"
+/// path-style-access = true
+/// access-key-id = "..."
+/// secret-access-key = "..."
+/// ```
+///
+/// At start the server creates each one the catalog does not have yet; one that exists keeps
+/// its stored settings (a difference is logged). When the file names warehouses, the
+/// zero-configuration `default` file warehouse is not created.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseConfig {
+    /// The warehouse name (the REST prefix clients use).
+    pub name: String,
+    /// Where its files go.
+    pub storage: StorageConfig,
 }
 
 /// The resolved configuration the server runs with.
@@ -85,6 +120,8 @@ pub struct Config {
     pub commit_retries: u32,
     /// Log filter.
     pub log: String,
+    /// Warehouses created at start when missing.
+    pub warehouses: Vec<WarehouseConfig>,
 }
 
 impl Config {
@@ -101,6 +138,7 @@ impl Config {
             metadata_cache_entries: 1024,
             commit_retries: 8,
             log: "info".into(),
+            warehouses: Vec::new(),
         }
     }
 
@@ -138,6 +176,16 @@ impl Config {
         if let Some(l) = args.log.or(file.log) {
             c.log = l;
         }
+        let mut names = std::collections::HashSet::new();
+        for w in &file.warehouses {
+            if !names.insert(w.name.as_str()) {
+                return Err(format!(
+                    "the config file names warehouse '{}' twice",
+                    w.name
+                ));
+            }
+        }
+        c.warehouses = file.warehouses;
         Ok(c)
     }
 }
@@ -181,6 +229,84 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(c.database_url, "sqlite:///tmp/x/catalog.db");
         assert_eq!(c.commit_retries, 2);
+    }
+
+    #[test]
+    fn warehouses_come_from_the_file() {
+        let dir = std::env::temp_dir().join(format!("floe-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("floe.toml");
+        std::fs::write(
+            &file,
+            r#"
+[[warehouses]]
+name = "lake"
+[warehouses.storage]
+type = "s3"
+location = "s3://floe/lake"
+endpoint = "http://minio:9000"
+client-endpoint = "http://localhost:9000"
+region = "us-east-1"
+path-style-access = true
+access-key-id = "AK"
+secret-access-key = "SK"
+
+[[warehouses]]
+name = "local"
+storage = { type = "file", location = "file:///tmp/local-wh" }
+"#,
+        )
+        .unwrap();
+        let c = Config::resolve(Args {
+            config: Some(file.clone()),
+            ..Args::default()
+        })
+        .unwrap();
+        assert_eq!(c.warehouses.len(), 2);
+        assert_eq!(c.warehouses[0].name, "lake");
+        let StorageConfig::S3 {
+            location,
+            endpoint,
+            client_endpoint,
+            path_style_access,
+            secret_access_key,
+            ..
+        } = &c.warehouses[0].storage
+        else {
+            panic!("not s3: {:?}", c.warehouses[0]);
+        };
+        assert_eq!(location, "s3://floe/lake");
+        assert_eq!(endpoint.as_deref(), Some("http://minio:9000"));
+        assert_eq!(client_endpoint.as_deref(), Some("http://localhost:9000"));
+        assert!(*path_style_access);
+        assert_eq!(secret_access_key.as_deref(), Some("SK"));
+        assert_eq!(
+            c.warehouses[1].storage,
+            StorageConfig::File {
+                location: "file:///tmp/local-wh".into()
+            }
+        );
+
+        std::fs::write(
+            &file,
+            "[[warehouses]]\nname = \"a\"\nstorage = { type = \"file\", location = \"file:///x\" }\n\
+             [[warehouses]]\nname = \"a\"\nstorage = { type = \"file\", location = \"file:///y\" }\n",
+        )
+        .unwrap();
+        let err = Config::resolve(Args {
+            config: Some(file.clone()),
+            ..Args::default()
+        })
+        .unwrap_err();
+        assert!(err.contains("twice"), "{err}");
+
+        std::fs::write(&file, "[[warehouses]]\nname = \"a\"\n").unwrap();
+        let err = Config::resolve(Args {
+            config: Some(file),
+            ..Args::default()
+        })
+        .unwrap_err();
+        assert!(err.contains("storage"), "{err}");
     }
 
     #[test]

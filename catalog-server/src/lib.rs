@@ -26,7 +26,7 @@ use axum::ServiceExt;
 use axum::extract::Request;
 use tower::Layer;
 
-pub use config::Config;
+pub use config::{Config, WarehouseConfig};
 
 use crate::api::{AppState, SharedState};
 use crate::service::{CatalogService, DEFAULT_WAREHOUSE};
@@ -38,7 +38,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Open the store, run migrations and make sure a first start has its `default`
+    /// Open the store, run migrations, create the configured warehouses that are missing,
+    /// and make sure a first start without configured warehouses has its `default`
     /// warehouse under `<data-dir>/warehouse`.
     pub async fn new(config: Config) -> Result<Self, String> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
@@ -59,6 +60,14 @@ impl Server {
                 config.database_url
             ));
         };
+        let metrics = Arc::new(metrics::Metrics::new());
+        let service = CatalogService::new(
+            store.clone(),
+            config.metadata_cache_entries,
+            config.commit_retries,
+            metrics,
+        );
+        ensure_configured_warehouses(&service, &config.warehouses).await?;
         let warehouses = store.list_warehouses().await.map_err(|e| e.to_string())?;
         if warehouses.is_empty() {
             let dir = std::path::absolute(config.data_dir.join("warehouse"))
@@ -73,13 +82,6 @@ impl Server {
                 Err(e) => return Err(format!("cannot create the default warehouse: {e}")),
             }
         }
-        let metrics = Arc::new(metrics::Metrics::new());
-        let service = CatalogService::new(
-            store,
-            config.metadata_cache_entries,
-            config.commit_retries,
-            metrics,
-        );
         Ok(Self {
             state: Arc::new(AppState { service, config }),
         })
@@ -104,6 +106,51 @@ impl Server {
     }
 }
 
+/// Create each configured warehouse the catalog does not have yet (through the same checks as
+/// the management API). An existing one keeps its stored settings; a difference is logged.
+/// Another replica creating the same warehouse at the same moment is not an error.
+async fn ensure_configured_warehouses(
+    service: &CatalogService,
+    warehouses: &[WarehouseConfig],
+) -> Result<(), String> {
+    for w in warehouses {
+        match service.warehouse(&w.name).await {
+            Ok(existing) => {
+                if existing.storage != w.storage {
+                    tracing::warn!(
+                        warehouse = %w.name,
+                        "the configured storage differs from the stored one; the stored one is kept \
+                         (delete and recreate the warehouse to change it)"
+                    );
+                }
+            }
+            Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {
+                match service.create_warehouse(&w.name, w.storage.clone()).await {
+                    Ok(_) => tracing::info!(
+                        warehouse = %w.name,
+                        location = %w.storage.location(),
+                        "created the configured warehouse"
+                    ),
+                    Err(e) if e.status == axum::http::StatusCode::CONFLICT => {}
+                    Err(e) => {
+                        return Err(format!(
+                            "cannot create the configured warehouse '{}': {}",
+                            w.name, e.message
+                        ));
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot look up the configured warehouse '{}': {}",
+                    w.name, e.message
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Bind `config.listen`, announce the address on stdout and serve until `shutdown`.
 pub async fn serve(
     config: Config,
@@ -121,4 +168,97 @@ pub async fn serve(
         .run(listener, shutdown)
         .await
         .map_err(|e| format!("server error: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir() -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("floe-server-{}", uuid::Uuid::new_v4()))
+    }
+
+    fn s3(endpoint: &str) -> StorageConfig {
+        serde_json::from_value(serde_json::json!({
+            "type": "s3", "location": "s3://floe/lake", "endpoint": endpoint,
+            "region": "us-east-1", "path-style-access": true
+        }))
+        .unwrap()
+    }
+
+    async fn names(server: &Server) -> Vec<String> {
+        let list = server.state().service.list_warehouses().await.unwrap();
+        list.into_iter().map(|w| w.name).collect()
+    }
+
+    #[tokio::test]
+    async fn configured_warehouses_are_created_once_and_replace_the_default() {
+        let dir = temp_dir();
+        let local = dir.join("local-wh");
+        let mut config = Config::with_data_dir(&dir);
+        config.warehouses = vec![
+            WarehouseConfig {
+                name: "lake".into(),
+                storage: s3("http://minio:9000"),
+            },
+            WarehouseConfig {
+                name: "local".into(),
+                storage: StorageConfig::File {
+                    location: format!("file://{}", local.display()),
+                },
+            },
+        ];
+        let server = Server::new(config.clone()).await.unwrap();
+        assert_eq!(names(&server).await, ["lake", "local"]);
+        assert!(local.is_dir(), "a file warehouse's directory is created");
+        let lake = server.state().service.warehouse("lake").await.unwrap();
+        assert_eq!(lake.storage, s3("http://minio:9000"));
+        drop(server);
+
+        // A restart with changed settings keeps what is stored and creates nothing twice.
+        config.warehouses[0].storage = s3("http://elsewhere:9000");
+        let server = Server::new(config.clone()).await.unwrap();
+        assert_eq!(names(&server).await, ["lake", "local"]);
+        let lake = server.state().service.warehouse("lake").await.unwrap();
+        assert_eq!(lake.storage, s3("http://minio:9000"));
+        drop(server);
+
+        // A warehouse added to the file later is created next start.
+        config.warehouses.push(WarehouseConfig {
+            name: "more".into(),
+            storage: s3("http://minio:9000"),
+        });
+        let server = Server::new(config).await.unwrap();
+        assert_eq!(names(&server).await, ["lake", "local", "more"]);
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_configured_warehouse_stops_the_start() {
+        let dir = temp_dir();
+        let mut config = Config::with_data_dir(&dir);
+        config.warehouses = vec![WarehouseConfig {
+            name: "namespaces".into(),
+            storage: s3("http://minio:9000"),
+        }];
+        let err = Server::new(config.clone()).await.err().unwrap();
+        assert!(err.contains("'namespaces'"), "{err}");
+        config.warehouses = vec![WarehouseConfig {
+            name: "lake".into(),
+            storage: s3("minio:9000"),
+        }];
+        let err = Server::new(config).await.err().unwrap();
+        assert!(err.contains("endpoint"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn without_configured_warehouses_the_default_is_created() {
+        let dir = temp_dir();
+        let server = Server::new(Config::with_data_dir(&dir)).await.unwrap();
+        assert_eq!(names(&server).await, [DEFAULT_WAREHOUSE]);
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -66,7 +66,11 @@ pub fn validate_storage(storage: &StorageConfig) -> ApiResult<()> {
                 )));
             }
         }
-        StorageConfig::S3 { endpoint, .. } => {
+        StorageConfig::S3 {
+            endpoint,
+            client_endpoint,
+            ..
+        } => {
             let Some(rest) = loc.strip_prefix("s3://") else {
                 return Err(ApiError::bad_request(format!(
                     "an s3 warehouse location must be an s3:// URI, got '{loc}'"
@@ -77,12 +81,14 @@ pub fn validate_storage(storage: &StorageConfig) -> ApiResult<()> {
                     "the s3 location '{loc}' names no bucket"
                 )));
             }
-            if let Some(e) = endpoint
-                && !(e.starts_with("http://") || e.starts_with("https://"))
-            {
-                return Err(ApiError::bad_request(format!(
-                    "the s3 endpoint must be an http(s) URL, got '{e}'"
-                )));
+            for (what, e) in [("endpoint", endpoint), ("client-endpoint", client_endpoint)] {
+                if let Some(e) = e
+                    && !(e.starts_with("http://") || e.starts_with("https://"))
+                {
+                    return Err(ApiError::bad_request(format!(
+                        "the s3 {what} must be an http(s) URL, got '{e}'"
+                    )));
+                }
             }
         }
     }
@@ -169,6 +175,22 @@ mod tests {
         }
         assert!(validate_name("t", &"x".repeat(256)).is_err());
         assert!(validate_namespace(&[]).is_err());
+    }
+
+    #[test]
+    fn s3_endpoints_must_be_urls() {
+        let s3 = |endpoint: &str, client: &str| -> StorageConfig {
+            serde_json::from_value(serde_json::json!({
+                "type": "s3", "location": "s3://b/wh",
+                "endpoint": endpoint, "client-endpoint": client
+            }))
+            .unwrap()
+        };
+        assert!(validate_storage(&s3("http://minio:9000", "http://localhost:9000")).is_ok());
+        let e = validate_storage(&s3("http://minio:9000", "localhost:9000")).unwrap_err();
+        assert!(e.message.contains("client-endpoint"), "{}", e.message);
+        let e = validate_storage(&s3("minio:9000", "http://localhost:9000")).unwrap_err();
+        assert!(e.message.contains("endpoint"), "{}", e.message);
     }
 
     #[test]

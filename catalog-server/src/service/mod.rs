@@ -173,7 +173,8 @@ impl CatalogService {
         {
             return Ok(io.clone());
         }
-        let props: HashMap<String, String> = wh.storage.io_properties().into_iter().collect();
+        let props: HashMap<String, String> =
+            wh.storage.server_io_properties().into_iter().collect();
         let io = FileIO::from_location(wh.storage.location(), &props)
             .map_err(|e| ApiError::internal(format!("warehouse '{}' storage: {e}", wh.name)))?;
         if let Ok(mut m) = self.io.write() {

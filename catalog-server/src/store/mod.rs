@@ -57,6 +57,16 @@ pub enum StorageConfig {
         /// Endpoint URL for S3-compatible services (`http://127.0.0.1:9000`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         endpoint: Option<String>,
+        /// The endpoint handed to clients (loadTable `config`, credentials, `/v1/config`)
+        /// when they reach the store at another address than the server does, e.g. in Docker
+        /// Compose the server uses `http://minio:9000` and clients on the host
+        /// `http://localhost:9000`. Defaults to `endpoint`.
+        #[serde(
+            default,
+            rename = "client-endpoint",
+            skip_serializing_if = "Option::is_none"
+        )]
+        client_endpoint: Option<String>,
         /// The bucket's region.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         region: Option<String>,
@@ -103,11 +113,30 @@ impl StorageConfig {
         c
     }
 
-    /// The Iceberg FileIO properties (`s3.*`) a client or the server needs for this storage.
+    /// The Iceberg FileIO properties (`s3.*`) clients get to read and write this storage
+    /// (with the `client-endpoint` when one is set).
     pub fn io_properties(&self) -> BTreeMap<String, String> {
+        match self {
+            StorageConfig::S3 {
+                endpoint,
+                client_endpoint,
+                ..
+            } => self.s3_properties(client_endpoint.as_ref().or(endpoint.as_ref())),
+            StorageConfig::File { .. } => BTreeMap::new(),
+        }
+    }
+
+    /// The FileIO properties the server itself uses (always `endpoint`).
+    pub fn server_io_properties(&self) -> BTreeMap<String, String> {
+        match self {
+            StorageConfig::S3 { endpoint, .. } => self.s3_properties(endpoint.as_ref()),
+            StorageConfig::File { .. } => BTreeMap::new(),
+        }
+    }
+
+    fn s3_properties(&self, endpoint: Option<&String>) -> BTreeMap<String, String> {
         let mut p = BTreeMap::new();
         if let StorageConfig::S3 {
-            endpoint,
             region,
             path_style_access,
             access_key_id,
@@ -300,4 +329,61 @@ pub fn namespace_key(levels: &[String]) -> String {
 /// The levels of a stored namespace name.
 pub fn namespace_levels(key: &str) -> Vec<String> {
     key.split(LEVEL_SEPARATOR).map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s3(client_endpoint: Option<&str>) -> StorageConfig {
+        serde_json::from_value(serde_json::json!({
+            "type": "s3",
+            "location": "s3://bucket/wh",
+            "endpoint": "http://minio:9000",
+            "client-endpoint": client_endpoint,
+            "region": "us-east-1",
+            "path-style-access": true,
+            "access-key-id": "k",
+            "secret-access-key": "s"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn clients_get_the_client_endpoint_and_the_server_its_own() {
+        let c = s3(Some("http://localhost:9000"));
+        let client = c.io_properties();
+        let server = c.server_io_properties();
+        assert_eq!(client["s3.endpoint"], "http://localhost:9000");
+        assert_eq!(server["s3.endpoint"], "http://minio:9000");
+        for key in [
+            "s3.region",
+            "client.region",
+            "s3.path-style-access",
+            "s3.access-key-id",
+            "s3.secret-access-key",
+        ] {
+            assert_eq!(client[key], server[key], "{key}");
+        }
+        assert_eq!(client["s3.path-style-access"], "true");
+        assert_eq!(client["client.region"], "us-east-1");
+    }
+
+    #[test]
+    fn without_a_client_endpoint_clients_use_the_endpoint() {
+        let c = s3(None);
+        assert_eq!(c.io_properties(), c.server_io_properties());
+        assert_eq!(c.io_properties()["s3.endpoint"], "http://minio:9000");
+        let json = serde_json::to_value(&c).unwrap();
+        assert!(json.get("client-endpoint").is_none(), "{json}");
+    }
+
+    #[test]
+    fn file_storage_has_no_io_properties() {
+        let c = StorageConfig::File {
+            location: "file:///tmp/wh".into(),
+        };
+        assert!(c.io_properties().is_empty());
+        assert!(c.server_io_properties().is_empty());
+    }
 }

@@ -6,9 +6,15 @@
 //! - `rest_client`: table-format's `RestCatalog` against the server (Floe's own operations).
 //! - `duckdb_floe`: DuckDB updates and deletes through the server; Floe reads the result.
 //! - `interop`: pyiceberg and DuckDB scenarios (`tests/interop/rest_scenarios.py`).
+//! - `s3`: a warehouse on S3 (moto's server) end to end with pyiceberg and DuckDB
+//!   (`tests/interop/s3_scenario.py`).
+//! - `deploy`: the Docker Compose catalog configuration and the README's compose snippet,
+//!   run against moto (no Docker engine needed).
 
 mod common;
+mod deploy;
 mod duckdb_floe;
 mod interop;
 mod rest_api;
 mod rest_client;
+mod s3;
