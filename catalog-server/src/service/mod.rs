@@ -6,10 +6,13 @@
 //!   and the commit path (requirements, the table-format metadata builder, a new metadata
 //!   file, then an atomic pointer swap, retried on a lost race when the client's
 //!   requirements still hold).
+//! - `rebase`: contention without losers: a stale pure append is rebased onto its branch's
+//!   new head instead of failing (table property `floe.commit.rebase-appends`).
 //! - `ident`: identifier validation and location rules (nothing may land outside its
 //!   warehouse).
 
 mod ident;
+mod rebase;
 mod tables;
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,6 +20,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 pub use ident::{validate_name, validate_namespace};
+pub use rebase::REBASE_APPENDS_PROPERTY;
 pub use tables::{
     CommitOutcome, CommitTiming, CreateTableRequest, LoadedTable, RegisterTableRequest,
     SnapshotMode, TableChange,
