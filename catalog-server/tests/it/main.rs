@@ -5,8 +5,10 @@
 //!   pagination, ETags, purge, rename, register, transactions, races, bad input).
 //! - `rest_client`: table-format's `RestCatalog` against the server (Floe's own operations).
 //! - `interop`: pyiceberg and DuckDB scenarios (`tests/interop/rest_scenarios.py`).
+//! - `rebase`: stale pure appends rebased onto the branch's new head instead of 409.
 
 mod common;
 mod interop;
+mod rebase;
 mod rest_api;
 mod rest_client;
