@@ -13,6 +13,7 @@
 //! previous, complete metadata.
 
 use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -636,6 +637,22 @@ impl CatalogService {
             ));
         }
         let io = self.file_io(wh)?;
+        // Wait for this process's other commits to the same tables (stripes in ascending
+        // order, so that two transactions never wait for each other).
+        let mut stripes: Vec<usize> = changes
+            .iter()
+            .map(|ch| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                (&wh.id, &ch.namespace, &ch.name).hash(&mut h);
+                (h.finish() % self.commit_queues.len() as u64) as usize
+            })
+            .collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let mut queued = Vec::with_capacity(stripes.len());
+        for i in stripes {
+            queued.push(self.commit_queues[i].lock().await);
+        }
         let result = loop {
             timing.attempts += 1;
             let mut swaps = Vec::new();
@@ -719,6 +736,7 @@ impl CatalogService {
                 }
             }
         };
+        drop(queued);
         timing.total = started.elapsed();
         self.metrics.commit_finished(result.is_ok(), &timing);
         result.map(|o| (o, timing))
