@@ -4,7 +4,8 @@
 //!   `floe_http_request_duration_seconds{method,route}`: every request, by matched route
 //!   (the route template, never the raw path, so label cardinality stays bounded).
 //! - `floe_commits_total{outcome}`, `floe_commit_conflicts_total` (races lost and retried
-//!   by the server), `floe_commit_attempts`, and `floe_commit_phase_seconds{phase}` with
+//!   by the server), `floe_commit_rebases_total` (stale appends rebased onto a moved
+//!   branch), `floe_commit_attempts`, and `floe_commit_phase_seconds{phase}` with
 //!   `metadata_write`, `database` and `other`, so a slow commit shows where its time went.
 
 use std::sync::Mutex;
@@ -32,6 +33,7 @@ pub struct Metrics {
     durations: Family<Labels, Histogram, fn() -> Histogram>,
     commits: Family<Labels, Counter>,
     conflicts: Counter,
+    rebases: Counter,
     attempts: Histogram,
     phases: Family<Labels, Histogram, fn() -> Histogram>,
 }
@@ -51,6 +53,7 @@ impl Metrics {
             Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let commits = Family::<Labels, Counter>::default();
         let conflicts = Counter::default();
+        let rebases = Counter::default();
         let attempts = Histogram::new([1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0]);
         let phases =
             Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
@@ -75,6 +78,11 @@ impl Metrics {
             conflicts.clone(),
         );
         registry.register(
+            "floe_commit_rebases",
+            "Stale pure appends that landed rebased onto their branch's new head",
+            rebases.clone(),
+        );
+        registry.register(
             "floe_commit_attempts",
             "Attempts per commit",
             attempts.clone(),
@@ -90,6 +98,7 @@ impl Metrics {
             durations,
             commits,
             conflicts,
+            rebases,
             attempts,
             phases,
         }
@@ -123,6 +132,9 @@ impl Metrics {
         self.commits
             .get_or_create(&vec![("outcome".into(), outcome.into())])
             .inc();
+        if ok && t.rebased {
+            self.rebases.inc();
+        }
         self.attempts.observe(f64::from(t.attempts));
         let other = t.total.saturating_sub(t.metadata_write + t.database);
         for (phase, d) in [

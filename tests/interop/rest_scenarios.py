@@ -3,6 +3,7 @@
   python rest_scenarios.py pyiceberg --uri http://127.0.0.1:PORT [--warehouse default] [--warehouse-dir DIR]
   python rest_scenarios.py duckdb    --uri http://127.0.0.1:PORT [--warehouse default]
   python rest_scenarios.py race      --uri http://127.0.0.1:PORT [--warehouse default] [--rounds 20]
+  python rest_scenarios.py contention --uri http://127.0.0.1:PORT [--writers 16] [--rounds 20] [--rebase on|off] [--duckdb]
 
 Every check prints one line: `PASS <scenario>/<step>: <check>` or `FAIL ...` followed by the
 expected and the actual value. Unsupported client features print `NOTE` lines (not failures).
@@ -19,8 +20,14 @@ pyiceberg   namespaces (nested, properties, listing, existence), a partitioned t
 duckdb      DuckDB's iceberg extension attached over REST: CREATE SCHEMA/TABLE, INSERT, SELECT,
             SHOW ALL TABLES, UPDATE, DELETE, MERGE INTO, ALTER TABLE, transactions; after every
             statement pyiceberg (loading through the same server) must see exactly DuckDB's rows.
-race        two pyiceberg writers with commit.retry.num-retries=0 append concurrently; every
-            acknowledged append (and nothing else) is in the table, one snapshot per ack.
+race        two pyiceberg writers with commit.retry.num-retries=0 append concurrently (server-side
+            rebasing off); every acknowledged append (and nothing else) is in the table, one
+            snapshot per ack.
+contention  --writers pyiceberg appender processes (client retries off), --rounds appends each, to
+            one table: with server-side rebasing on, every append lands; with it off, losers get
+            409; either way exactly the acknowledged rows are there, the history is linear with
+            strictly increasing sequence numbers, and pyiceberg (and with --duckdb DuckDB) read
+            the same count and id checksum. Prints the share of attempts that landed.
 """
 
 from __future__ import annotations
@@ -1185,7 +1192,10 @@ def scenario_race(args) -> int:
         cat.create_namespace(ns)
         schema = Schema(NestedField(1, "writer", LongType(), required=False), NestedField(2, "seq", LongType(), required=False),
                         NestedField(3, "k", LongType(), required=False))
-        tbl = cat.create_table(ident, schema=schema, properties={"commit.retry.num-retries": "0"})
+        # The server would rebase the stale appends (see the contention scenario); this race is
+        # about the 409 path, so rebasing is off.
+        tbl = cat.create_table(ident, schema=schema, properties={"commit.retry.num-retries": "0",
+                                                                 "floe.commit.rebase-appends": "false"})
         c.equal("table property commit.retry.num-retries", "0", tbl.properties.get("commit.retry.num-retries"))
 
     c.run_step("setup", setup)
@@ -1264,21 +1274,219 @@ def scenario_race(args) -> int:
     return c.summary()
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Scenario: contention
+# ---------------------------------------------------------------------------------------------
+
+CONTENTION_ROWS = 3  # rows per append
+
+
+def contention_ids(w: int, i: int, rounds: int) -> list[int]:
+    """The ids writer `w` appends in round `i`: unique across writers and rounds."""
+    first = (w * rounds + i) * CONTENTION_ROWS
+    return list(range(first, first + CONTENTION_ROWS))
+
+
+def contention_writer(uri: str, warehouse: str, ident: tuple[str, str], w: int, rounds: int, barrier, out) -> None:
+    """One appender process: `rounds` times load the table and append (client retries off); reports
+    which rounds were acknowledged, which got CommitFailedException, and any other error."""
+    result: dict[str, Any] = {"w": w, "acked": [], "conflicts": [], "errors": [], "cpu": 0.0, "wall": 0.0}
+    try:
+        from pyiceberg.exceptions import CommitFailedException
+
+        cat = load_rest_catalog(uri, warehouse)
+        barrier.wait(timeout=300)
+        started, cpu0 = time.monotonic(), time.process_time()
+        for i in range(rounds):
+            ids = contention_ids(w, i, rounds)
+            batch = pa.table({"id": pa.array(ids, pa.int64()), "writer": pa.array([w] * len(ids), pa.int64()),
+                              "round": pa.array([i] * len(ids), pa.int64())})
+            try:
+                cat.load_table(ident).append(batch)
+                result["acked"].append(i)
+            except CommitFailedException as e:
+                result["conflicts"].append((i, str(e)[:1000]))
+            except Exception as e:  # noqa: BLE001 - reported as a failure by the parent
+                result["errors"].append((i, f"{type(e).__name__}: {short(str(e), 300)}"))
+        result["wall"] = time.monotonic() - started
+        result["cpu"] = time.process_time() - cpu0
+    except Exception as e:  # noqa: BLE001
+        result["errors"].append((-1, f"{type(e).__name__}: {e}\n{traceback.format_exc()}"))
+    out.put(result)
+
+
+def scenario_contention(args) -> int:
+    """`args.writers` pyiceberg appender processes with commit.retry.num-retries=0, `args.rounds`
+    appends each, to one table. With server-side rebasing on (`--rebase on`, the default table
+    setting) every append must land; with it off (`floe.commit.rebase-appends=false`) the losers get
+    CommitFailedException (409). Either way the table holds exactly the acknowledged rows, the
+    history is linear with strictly increasing sequence numbers, and pyiceberg (and, with rebasing
+    on, DuckDB) read the same row count and id checksum."""
+    import multiprocessing as mp
+
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import LongType, NestedField
+
+    rebase = args.rebase == "on"
+    c = Checks(f"contention-{args.rebase}")
+    run = run_id()
+    ns = f"c_{run}"
+    ident = (ns, "appends")
+    writers, rounds = args.writers, args.rounds
+    results: list[dict[str, Any]] = []
+    timing: dict[str, float] = {}
+
+    def setup() -> None:
+        cat = load_rest_catalog(args.uri, args.warehouse)
+        cat.create_namespace(ns)
+        schema = Schema(NestedField(1, "id", LongType(), required=False), NestedField(2, "writer", LongType(), required=False),
+                        NestedField(3, "round", LongType(), required=False))
+        props = {"commit.retry.num-retries": "0"}
+        if not rebase:
+            props["floe.commit.rebase-appends"] = "false"
+        tbl = cat.create_table(ident, schema=schema, properties=props)
+        c.equal("client retries are off", "0", tbl.properties.get("commit.retry.num-retries"))
+        c.equal("floe.commit.rebase-appends", None if rebase else "false", tbl.properties.get("floe.commit.rebase-appends"))
+
+    def race() -> None:
+        ctx = mp.get_context("spawn")
+        barrier = ctx.Barrier(writers + 1)
+        out = ctx.Queue()
+        procs = [ctx.Process(target=contention_writer, args=(args.uri, args.warehouse, ident, w, rounds, barrier, out), daemon=True)
+                 for w in range(writers)]
+        for p in procs:
+            p.start()
+        barrier.wait(timeout=300)  # every writer has imported pyiceberg and connected
+        started = time.monotonic()
+        for _ in procs:
+            try:
+                results.append(out.get(timeout=900))
+            except Exception as e:  # noqa: BLE001
+                c.fail("every writer reported", writers, f"{len(results)} ({type(e).__name__})")
+                break
+        timing["wall"] = time.monotonic() - started
+        for p in procs:
+            p.join(timeout=30)
+        c.equal("every writer process reported", writers, len(results))
+        acked = sum(len(r["acked"]) for r in results)
+        conflicts = sum(len(r["conflicts"]) for r in results)
+        errors = [e for r in results for e in r["errors"]]
+        cpu = sum(r["cpu"] for r in results)
+        c.equal("no errors other than CommitFailedException", [], errors)
+        c.equal("every append was acknowledged or got CommitFailedException", writers * rounds, acked + conflicts)
+        share = acked / (writers * rounds)
+        c.note(f"{writers} writers x {rounds} appends, rebase {args.rebase}: {acked} landed, {conflicts} "
+               f"CommitFailedException; attempts landed {share:.1%}; {timing['wall']:.1f}s wall, "
+               f"{acked / max(timing['wall'], 1e-9):.2f} commits/s, writers' CPU {cpu:.1f}s")
+        if rebase:
+            c.equal("every append landed (no losers)", writers * rounds, acked)
+        else:
+            # 16 writers appending to one branch at once cannot all win without rebasing.
+            c.check("with rebasing off, losers get CommitFailedException (409)", conflicts > 0 or writers < 4,
+                    "some conflicts", conflicts)
+            if conflicts:
+                sample = next(r["conflicts"][0] for r in results if r["conflicts"])
+                c.check("a loser's CommitFailedException is the 409 of the branch requirement",
+                        "main" in sample[1] and "rebase-appends=false" in sample[1],
+                        "message naming branch main and the property", sample)
+
+    def verify() -> None:
+        acked = {(r["w"], i) for r in results for i in r["acked"]}
+        cat = load_rest_catalog(args.uri, args.warehouse)
+        tbl = cat.load_table(ident)
+        arrow = tbl.scan().to_arrow()
+        ids = sorted(arrow.column("id").to_pylist())
+        want = sorted(x for (w, i) in acked for x in contention_ids(w, i, rounds))
+        c.equal("row count is exact", len(want), len(ids))
+        c.equal("id checksum (sum, sum of squares)", (sum(want), sum(x * x for x in want)),
+                (sum(ids), sum(x * x for x in ids)))
+        if ids != want:
+            c.fail("rows are exactly the acknowledged appends'",
+                   f"missing {sorted(set(want) - set(ids))[:10]}",
+                   f"unexpected {sorted(set(ids) - set(want))[:10]}; duplicates {len(ids) - len(set(ids))}")
+        md = tbl.metadata
+        snaps = md.snapshots
+        c.equal("one snapshot per acknowledged append", len(acked), len(snaps))
+        by_id = {s.snapshot_id: s for s in snaps}
+        chain, cur = [], md.current_snapshot_id
+        while cur is not None and cur in by_id:
+            chain.append(by_id[cur])
+            cur = by_id[cur].parent_snapshot_id
+        chain.reverse()
+        c.equal("the history is one linear chain from the current snapshot", len(snaps), len(chain))
+        seqs = [s.sequence_number for s in chain]
+        c.check("sequence numbers strictly increase along the chain", all(a < b for a, b in zip(seqs, seqs[1:])),
+                "strictly increasing", seqs[:20])
+        c.equal("sequence numbers are 1..n", list(range(1, len(acked) + 1)), seqs)
+        c.equal("last-sequence-number", len(acked), md.last_sequence_number)
+        if chain:
+            total = chain[-1].summary.get("total-records") if chain[-1].summary else None
+            c.equal("head summary total-records", str(len(want)), total)
+        # Each snapshot's manifest list: its own appended manifest plus all of its parent's.
+        sample = chain[-5:] if len(chain) >= 5 else chain
+        io = tbl.io
+        for s in sample:
+            own = [m for m in s.manifests(io) if m.added_snapshot_id == s.snapshot_id]
+            c.check(f"snapshot seq {s.sequence_number}: its own manifest carries its sequence number",
+                    len(own) == 1 and own[0].sequence_number == s.sequence_number and own[0].min_sequence_number == s.sequence_number,
+                    s.sequence_number, [(m.sequence_number, m.min_sequence_number) for m in own])
+            if s.parent_snapshot_id is not None:
+                parent = {m.manifest_path for m in by_id[s.parent_snapshot_id].manifests(io)}
+                mine = {m.manifest_path for m in s.manifests(io)}
+                c.check(f"snapshot seq {s.sequence_number}: keeps every manifest of its parent", parent <= mine,
+                        "superset", f"{len(parent - mine)} missing")
+        # Each row's data sequence number is its own snapshot's (inherited through the rebased list).
+        entries = tbl.inspect.entries().to_pylist()
+        live = [e for e in entries if e["status"] != 2]
+        per_snapshot = {s.snapshot_id: s.sequence_number for s in snaps}
+        bad = [(e["snapshot_id"], e["sequence_number"]) for e in live if per_snapshot.get(e["snapshot_id"]) != e["sequence_number"]]
+        c.equal("every data file's sequence number is the one of the snapshot that added it", [], bad[:10])
+        timing["count"] = len(want)
+        timing["checksum"] = sum(want)
+
+    def duckdb_reads() -> None:
+        ext_dir = tempfile.mkdtemp(prefix="floe-duckdb-ext-")
+        con = None
+        try:
+            con = duckdb_connect(ext_dir)
+            uri = args.uri.rstrip("/")
+            con.sql(f"ATTACH '{args.warehouse}' AS cat (TYPE iceberg, ENDPOINT '{uri}', AUTHORIZATION_TYPE 'none')")
+            got = con.sql(f"SELECT count(*), sum(id) FROM cat.{ns}.appends").fetchall()
+            c.equal("DuckDB reads the same row count and id sum", [(timing.get("count"), timing.get("checksum"))], got)
+        finally:
+            if con is not None:
+                con.close()
+            shutil.rmtree(ext_dir, ignore_errors=True)
+
+    c.run_step("setup", setup)
+    c.run_step("concurrent-appends", race)
+    c.run_step("verify", verify)
+    if args.duckdb:
+        c.run_step("duckdb", duckdb_reads)
+    return c.summary()
+
 # ---------------------------------------------------------------------------------------------
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scenario", choices=["pyiceberg", "duckdb", "race"])
+    ap.add_argument("scenario", choices=["pyiceberg", "duckdb", "race", "contention"])
     ap.add_argument("--uri", required=True, help="the catalog server, e.g. http://127.0.0.1:8181")
     ap.add_argument("--warehouse", default="default")
     ap.add_argument("--warehouse-dir", help="the server's data dir (table locations must lie inside it)")
-    ap.add_argument("--rounds", type=int, default=20, help="race: appends per writer")
+    ap.add_argument("--rounds", type=int, default=20, help="race, contention: appends per writer")
+    ap.add_argument("--writers", type=int, default=16, help="contention: appender processes")
+    ap.add_argument("--rebase", choices=["on", "off"], default="on",
+                    help="contention: leave server-side rebasing on, or set floe.commit.rebase-appends=false")
+    ap.add_argument("--duckdb", action="store_true", help="contention: DuckDB reads the table afterwards")
     args = ap.parse_args()
     if args.scenario == "pyiceberg":
         return PyicebergScenario(args).run_all()
     if args.scenario == "duckdb":
         return DuckdbScenario(args).run_all()
+    if args.scenario == "contention":
+        return scenario_contention(args)
     return scenario_race(args)
 
 

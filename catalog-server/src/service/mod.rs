@@ -6,10 +6,13 @@
 //!   and the commit path (requirements, the table-format metadata builder, a new metadata
 //!   file, then an atomic pointer swap, retried on a lost race when the client's
 //!   requirements still hold).
+//! - `rebase`: contention without losers: a stale pure append is rebased onto its branch's
+//!   new head instead of failing (table property `floe.commit.rebase-appends`).
 //! - `ident`: identifier validation and location rules (nothing may land outside its
 //!   warehouse).
 
 mod ident;
+mod rebase;
 mod tables;
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,6 +20,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 pub use ident::{validate_name, validate_namespace};
+pub use rebase::REBASE_APPENDS_PROPERTY;
 pub use tables::{
     CommitOutcome, CommitTiming, CreateTableRequest, LoadedTable, RegisterTableRequest,
     SnapshotMode, TableChange,
@@ -50,8 +54,15 @@ pub struct CatalogService {
     metadata: quick_cache::sync::Cache<String, Arc<TableMetadata>>,
     loads: quick_cache::sync::Cache<(String, SnapshotMode), Arc<LoadedTable>>,
     commit_retries: u32,
+    /// Commits to one table queue here (striped by table), so that this process does not
+    /// race itself at the pointer swap. Only a shortcut: the swap stays the arbiter, so
+    /// several processes on one database are still correct (they retry lost races).
+    commit_queues: Vec<tokio::sync::Mutex<()>>,
     metrics: Arc<Metrics>,
 }
+
+/// Stripes of [`CatalogService::commit_queues`].
+const COMMIT_QUEUE_STRIPES: usize = 64;
 
 /// Namespace properties update result (`updated`, `removed`, `missing`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -80,6 +91,9 @@ impl CatalogService {
             metadata: quick_cache::sync::Cache::new(n),
             loads: quick_cache::sync::Cache::new(n),
             commit_retries,
+            commit_queues: (0..COMMIT_QUEUE_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
             metrics,
         }
     }

@@ -7,10 +7,13 @@
 //! and then swaps all pointers in one store transaction. When the swap finds that another
 //! commit moved a pointer first, the written files are removed and the attempt repeats
 //! against the new head: if the client's requirements still hold there, the commit lands;
-//! if not, the client gets 409. A failure before the swap leaves every table on its
+//! if not, the client gets 409, unless the commit is a single-table pure append whose only
+//! unmet requirement is the head of the branch it appends to: that one is rebased onto the
+//! branch's new head (module `rebase`). A failure before the swap leaves every table on its
 //! previous, complete metadata.
 
 use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,6 +29,7 @@ use table_format::spec::{
 };
 
 use super::ident::{default_table_location, within};
+use super::rebase;
 use super::{CatalogService, encode_table_page, page_args, validate_name, validate_namespace};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{Page, PointerSwap, StoreError, Warehouse};
@@ -120,6 +124,8 @@ pub struct CommitTiming {
     pub total: Duration,
     /// Attempts made (1 when no race was lost).
     pub attempts: u32,
+    /// Whether the commit landed as a rebased append (see the `rebase` module).
+    pub rebased: bool,
 }
 
 /// One table's result of a commit.
@@ -136,6 +142,19 @@ impl CommitOutcome {
     pub fn body(&self) -> Bytes {
         response_body(&self.metadata_location, &self.metadata_json, None)
     }
+}
+
+/// One table's part of a commit attempt, ready for the pointer swap.
+struct Prepared {
+    outcome: CommitOutcome,
+    /// The swap to make (none when nothing changed).
+    swap: Option<PointerSwap>,
+    /// The new metadata, to cache once the swap lands.
+    metadata: Option<Arc<TableMetadata>>,
+    /// Other files written for it (a rebased manifest list), to remove if it does not land.
+    written: Vec<String>,
+    /// Whether the change was rebased onto its branch's new head.
+    rebased: bool,
 }
 
 fn response_body(location: &str, metadata_json: &[u8], config: Option<&str>) -> Bytes {
@@ -618,20 +637,42 @@ impl CatalogService {
             ));
         }
         let io = self.file_io(wh)?;
+        // Wait for this process's other commits to the same tables (stripes in ascending
+        // order, so that two transactions never wait for each other).
+        let mut stripes: Vec<usize> = changes
+            .iter()
+            .map(|ch| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                (&wh.id, &ch.namespace, &ch.name).hash(&mut h);
+                (h.finish() % self.commit_queues.len() as u64) as usize
+            })
+            .collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let mut queued = Vec::with_capacity(stripes.len());
+        for i in stripes {
+            queued.push(self.commit_queues[i].lock().await);
+        }
         let result = loop {
             timing.attempts += 1;
             let mut swaps = Vec::new();
             let mut outcomes = Vec::with_capacity(changes.len());
             let mut pending = Vec::new();
             let mut failure = None;
+            // Files an attempt wrote besides metadata files (rebased manifest lists).
+            let mut extra: Vec<String> = Vec::new();
+            let mut rebased = false;
+            let single = changes.len() == 1;
             for ch in &changes {
-                match self.prepare(wh, &io, ch, &mut timing).await {
-                    Ok((outcome, swap, md)) => {
-                        if let Some(s) = swap {
-                            pending.push((s.new_location.clone(), md));
+                match self.prepare(wh, &io, ch, single, &mut timing).await {
+                    Ok(p) => {
+                        if let Some(s) = p.swap {
+                            pending.push((s.new_location.clone(), p.metadata));
                             swaps.push(s);
                         }
-                        outcomes.push(outcome);
+                        extra.extend(p.written);
+                        rebased |= p.rebased;
+                        outcomes.push(p.outcome);
                     }
                     Err(e) => {
                         failure = Some(e);
@@ -639,12 +680,21 @@ impl CatalogService {
                     }
                 }
             }
+            let written = |swaps: &[PointerSwap]| -> Vec<String> {
+                swaps
+                    .iter()
+                    .map(|s| s.new_location.clone())
+                    .chain(extra.iter().cloned())
+                    .collect()
+            };
             if let Some(e) = failure {
-                self.remove_files(&io, swaps.iter().map(|s| s.new_location.as_str()))
+                self.remove_files(&io, written(&swaps).iter().map(String::as_str))
                     .await;
                 break Err(e);
             }
             if swaps.is_empty() {
+                self.remove_files(&io, extra.iter().map(String::as_str))
+                    .await;
                 break Ok(outcomes);
             }
             let db_started = Instant::now();
@@ -657,11 +707,12 @@ impl CatalogService {
                             self.metadata.insert(loc, md);
                         }
                     }
+                    timing.rebased = rebased;
                     break Ok(outcomes);
                 }
                 Err(StoreError::Conflict(m)) => {
                     self.metrics.commit_conflict();
-                    self.remove_files(&io, swaps.iter().map(|s| s.new_location.as_str()))
+                    self.remove_files(&io, written(&swaps).iter().map(String::as_str))
                         .await;
                     if timing.attempts > self.commit_retries {
                         break Err(ApiError::commit_failed(format!(
@@ -679,12 +730,13 @@ impl CatalogService {
                     break Err(StoreError::Database(m).into());
                 }
                 Err(e) => {
-                    self.remove_files(&io, swaps.iter().map(|s| s.new_location.as_str()))
+                    self.remove_files(&io, written(&swaps).iter().map(String::as_str))
                         .await;
                     break Err(ApiError::from_table_store(e));
                 }
             }
         };
+        drop(queued);
         timing.total = started.elapsed();
         self.metrics.commit_finished(result.is_ok(), &timing);
         result.map(|o| (o, timing))
@@ -698,19 +750,17 @@ impl CatalogService {
         }
     }
 
-    /// One attempt's work for one table: check, apply, write the new metadata file.
-    #[allow(clippy::type_complexity)]
+    /// One attempt's work for one table: check, apply, write the new metadata file. With
+    /// `may_rebase` (a single-table commit), a stale pure append is rebased onto its branch's
+    /// new head instead of failing (see the `rebase` module).
     async fn prepare(
         &self,
         wh: &Warehouse,
         io: &FileIO,
         ch: &TableChange,
+        may_rebase: bool,
         timing: &mut CommitTiming,
-    ) -> ApiResult<(
-        CommitOutcome,
-        Option<PointerSwap>,
-        Option<Arc<TableMetadata>>,
-    )> {
+    ) -> ApiResult<Prepared> {
         let ident = ident_str(&ch.namespace, &ch.name);
         let creating = ch.requirements.contains(&TableRequirement::AssertCreate);
         let current = match self.store.get_table(wh, &ch.namespace, &ch.name).await {
@@ -732,28 +782,100 @@ impl CatalogService {
                 "table {ident} already exists"
             )));
         }
-        let built = apply_commit(
-            current.as_ref().map(|(m, l)| (m.as_ref(), l.as_str())),
-            &ch.requirements,
-            ch.updates.clone(),
-        )
-        .map_err(|e| map_commit_error(e, &ident))?;
+        let base = current.as_ref().map(|(m, l)| (m.as_ref(), l.as_str()));
+        let mut written = Vec::new();
+        let mut rebased = false;
+        let built = match apply_commit(base, &ch.requirements, ch.updates.clone()) {
+            Ok(built) => built,
+            Err(e) if e.kind() == ErrorKind::CommitConflict && may_rebase && !creating => {
+                let Some((md, loc)) = base else {
+                    return Err(map_commit_error(e, &ident));
+                };
+                let r = match rebase::rebase_append(
+                    io,
+                    wh.storage.location(),
+                    md,
+                    &ch.requirements,
+                    &ch.updates,
+                )
+                .await
+                {
+                    Ok(r) => r,
+                    Err(reason) => {
+                        tracing::debug!(table = %ident, "stale commit not rebased: {reason}");
+                        let mut err = map_commit_error(e, &ident);
+                        err.message = format!("{} (not rebased: {reason})", err.message);
+                        return Err(err);
+                    }
+                };
+                tracing::debug!(
+                    table = %ident,
+                    parent = r.parent,
+                    "rebasing a stale append onto the branch's new head"
+                );
+                match apply_commit(Some((md, loc)), &r.requirements, r.updates) {
+                    Ok(built) => {
+                        written.push(r.manifest_list);
+                        rebased = true;
+                        built
+                    }
+                    Err(e) => {
+                        self.remove_files(io, std::iter::once(r.manifest_list.as_str()))
+                            .await;
+                        return Err(map_commit_error(e, &ident));
+                    }
+                }
+            }
+            Err(e) => return Err(map_commit_error(e, &ident)),
+        };
         let Some(built) = built else {
             // Nothing changed: no new metadata file.
             let (md, loc) = current.ok_or_else(|| {
                 ApiError::internal(format!("commit to {ident} built nothing for a new table"))
             })?;
-            return Ok((
-                CommitOutcome {
+            return Ok(Prepared {
+                outcome: CommitOutcome {
                     metadata_location: loc,
                     metadata_json: Bytes::from(md.to_vec()?),
                 },
-                None,
-                None,
-            ));
+                swap: None,
+                metadata: None,
+                written,
+                rebased,
+            });
         };
-        let md = built.metadata;
-        self.check_locations(wh, &md, &ident)?;
+        let result = self
+            .write_prepared(wh, io, ch, &ident, current, built.metadata, timing)
+            .await;
+        match result {
+            Ok((outcome, swap, md)) => Ok(Prepared {
+                outcome,
+                swap: Some(swap),
+                metadata: Some(md),
+                written,
+                rebased,
+            }),
+            Err(e) => {
+                self.remove_files(io, written.iter().map(String::as_str))
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Check the new metadata's locations and write it as the next metadata file.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_prepared(
+        &self,
+        wh: &Warehouse,
+        io: &FileIO,
+        ch: &TableChange,
+        ident: &str,
+        current: Option<(Arc<TableMetadata>, String)>,
+        md: TableMetadata,
+        timing: &mut CommitTiming,
+    ) -> ApiResult<(CommitOutcome, PointerSwap, Arc<TableMetadata>)> {
+        self.check_locations(wh, &md, ident)?;
         let version = current
             .as_ref()
             .and_then(|(_, l)| parse_metadata_version(l))
@@ -778,8 +900,8 @@ impl CatalogService {
                 metadata_location: new_location,
                 metadata_json: json,
             },
-            Some(swap),
-            Some(Arc::new(md)),
+            swap,
+            Arc::new(md),
         ))
     }
 }

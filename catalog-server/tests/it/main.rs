@@ -10,11 +10,13 @@
 //!   (`tests/interop/s3_scenario.py`).
 //! - `deploy`: the Docker Compose catalog configuration and the README's compose snippet,
 //!   run against moto (no Docker engine needed).
+//! - `rebase`: stale pure appends rebased onto the branch's new head instead of 409.
 
 mod common;
 mod deploy;
 mod duckdb_floe;
 mod interop;
+mod rebase;
 mod rest_api;
 mod rest_client;
 mod s3;

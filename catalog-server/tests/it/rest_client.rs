@@ -191,8 +191,9 @@ async fn rest_catalog_create_load_append_scan_and_a_retried_conflict() {
     assert_eq!(reloaded.metadata_location(), t.metadata_location());
     assert_eq!(ids(&reloaded).await, (0..10).collect::<Vec<_>>());
 
-    // Two writers from the same base: the second one's first commit fails its
-    // assert-ref-snapshot-id (409), the operation reloads and retries, and it lands.
+    // Two writers from the same base: the second one's commit fails its
+    // assert-ref-snapshot-id; the server rebases the append onto the first writer's snapshot
+    // (with rebasing off, the 409 would make the operation reload and retry), and it lands.
     let base = catalog.load_table(&ident).await.unwrap();
     let base_snapshot = base.metadata().current_snapshot_id();
     let first = base
@@ -213,7 +214,7 @@ async fn rest_catalog_create_load_append_scan_and_a_retried_conflict() {
         .unwrap();
     let first_snapshot = first.metadata().current_snapshot().unwrap();
     assert_eq!(first_snapshot.parent_snapshot_id, base_snapshot);
-    // Rebuilt on top of the first writer's snapshot: proof that it was retried.
+    // Rebuilt on top of the first writer's snapshot: proof that it was rebased or retried.
     assert_eq!(
         second
             .metadata()
