@@ -1,12 +1,15 @@
 //! Floe's catalog server: the Apache Iceberg REST Catalog API over a catalog store.
 //!
-//! - [`config`]: flags, `FLOE_*` environment and TOML file, resolved into [`Config`].
+//! - [`config`]: flags, `FLOE_*` environment and TOML file, resolved into [`Config`]; the
+//!   binary's commands (serve, `migrate`).
 //! - [`api`]: axum routers and thin handlers (Iceberg REST, `/management/v1`, operations).
 //! - [`service`]: the catalog logic: warehouses, namespaces, tables, commits through
 //!   table-format's metadata builder.
-//! - [`store`]: the [`store::CatalogStore`] trait and its SQLite implementation.
+//! - [`store`]: the [`store::CatalogStore`] trait and its SQLite and PostgreSQL
+//!   implementations, chosen by the database URL's scheme.
 //! - [`error`]: the Iceberg error model; [`metrics`]: Prometheus metrics.
-//! - [`serve`] / [`Server`]: start a server; [`testing`]: a throwaway server for tests.
+//! - [`serve`] / [`Server`]: start a server; [`migrate`]: only migrate the database;
+//!   [`testing`]: a throwaway server (and database) for tests.
 //!
 //! Data flows one way: HTTP → api → service → (store, table-format) → object storage.
 
@@ -38,7 +41,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Open the store, run migrations and make sure a first start has its `default`
+    /// Open the store the database URL names (`sqlite:` or `postgres://` /
+    /// `postgresql://`), run its migrations and make sure a first start has its `default`
     /// warehouse under `<data-dir>/warehouse`.
     pub async fn new(config: Config) -> Result<Self, String> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
@@ -47,18 +51,15 @@ impl Server {
                 config.data_dir.display()
             )
         })?;
-        let store: Arc<dyn CatalogStore> = if config.database_url.starts_with("sqlite:") {
-            Arc::new(
-                store::sqlite::SqliteStore::open(&config.database_url)
-                    .await
-                    .map_err(|e| format!("cannot open {}: {e}", config.database_url))?,
-            )
-        } else {
-            return Err(format!(
-                "unsupported database URL '{}': use sqlite://PATH",
-                config.database_url
-            ));
-        };
+        let store: Arc<dyn CatalogStore> =
+            store::open(&config.database_url, &config.pool_settings())
+                .await
+                .map_err(|e| {
+                    format!(
+                        "cannot open {}: {e}",
+                        store::redact_url(&config.database_url)
+                    )
+                })?;
         let warehouses = store.list_warehouses().await.map_err(|e| e.to_string())?;
         if warehouses.is_empty() {
             let dir = std::path::absolute(config.data_dir.join("warehouse"))
@@ -102,6 +103,16 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await
     }
+}
+
+/// Bring the configured database to the newest schema (what `catalog-server migrate` does)
+/// and return a line saying so.
+pub async fn migrate(config: &Config) -> Result<String, String> {
+    let url = store::redact_url(&config.database_url);
+    let version = store::migrate(&config.database_url, &config.pool_settings())
+        .await
+        .map_err(|e| format!("cannot migrate {url}: {e}"))?;
+    Ok(format!("{url}: schema at version {version}"))
 }
 
 /// Bind `config.listen`, announce the address on stdout and serve until `shutdown`.
