@@ -180,6 +180,17 @@ fn prepare_local_dirs(wh: &Warehouse, md: &TableMetadata) {
     }
 }
 
+/// A random wait before the retry that follows attempt `attempt` (1-based): up to 2^attempt
+/// ms, at most 100 ms. Writers that lost a race to the same commit would otherwise retry in
+/// lockstep and collide again; on a database that runs them truly in parallel (PostgreSQL),
+/// 16 such writers on one table used up the retries without the spread.
+fn retry_backoff(attempt: u32) -> Duration {
+    let window_ms = (1u64 << attempt.min(7)).min(100);
+    // Random bits without another dependency: a v4 uuid is 122 random bits.
+    let r = (uuid::Uuid::new_v4().as_u128() % 1024) as u64;
+    Duration::from_micros(window_ms * 1000 * r / 1024)
+}
+
 fn ident_str(ns: &[String], name: &str) -> String {
     format!("{}.{name}", ns.join("."))
 }
@@ -673,6 +684,7 @@ impl CatalogService {
                         attempt = timing.attempts,
                         "lost a commit race: {m}; retrying against the new head"
                     );
+                    tokio::time::sleep(retry_backoff(timing.attempts)).await;
                 }
                 Err(StoreError::Database(m)) => {
                     // The outcome is unknown: keep the files (the commit may have landed).
