@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-pub use ident::{validate_name, validate_namespace};
+pub use ident::{validate_location, validate_name, validate_namespace, validate_properties};
 pub use tables::{
     CommitOutcome, CommitTiming, CreateTableRequest, LoadedTable, RegisterTableRequest,
     SnapshotMode, TableChange,
@@ -192,6 +192,7 @@ impl CatalogService {
         properties: BTreeMap<String, String>,
     ) -> ApiResult<Namespace> {
         validate_namespace(levels)?;
+        validate_properties(&properties)?;
         self.store
             .create_namespace(wh, levels, &properties)
             .await
@@ -251,6 +252,7 @@ impl CatalogService {
         updates: BTreeMap<String, String>,
     ) -> ApiResult<PropertiesUpdate> {
         validate_namespace(levels)?;
+        validate_properties(&updates)?;
         if let Some(k) = removals.iter().find(|k| updates.contains_key(*k)) {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,

@@ -26,7 +26,10 @@ use table_format::spec::{
 };
 
 use super::ident::{default_table_location, within};
-use super::{CatalogService, encode_table_page, page_args, validate_name, validate_namespace};
+use super::{
+    CatalogService, encode_table_page, page_args, validate_location, validate_name,
+    validate_namespace,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{Page, PointerSwap, StoreError, Warehouse};
 
@@ -256,6 +259,7 @@ impl CatalogService {
 
     fn check_locations(&self, wh: &Warehouse, md: &TableMetadata, ident: &str) -> ApiResult<()> {
         let root = wh.storage.location();
+        validate_location(&format!("location of table {ident}"), md.location())?;
         if !within(md.location(), root) {
             return Err(ApiError::bad_request(format!(
                 "table {ident}: location '{}' is outside warehouse '{}' ({root})",
@@ -265,7 +269,7 @@ impl CatalogService {
         }
         for key in PATH_PROPERTIES {
             if let Some(p) = md.properties().get(*key)
-                && !within(p, root)
+                && (validate_location(key, p).is_err() || !within(p, root))
             {
                 return Err(ApiError::bad_request(format!(
                     "table {ident}: property {key}='{p}' points outside warehouse '{}' ({root})",
@@ -500,6 +504,7 @@ impl CatalogService {
         validate_namespace(namespace)?;
         validate_name("table name", &req.name)?;
         let ident = ident_str(namespace, &req.name);
+        validate_location("metadata location", &req.metadata_location)?;
         if !within(&req.metadata_location, wh.storage.location()) {
             return Err(ApiError::bad_request(format!(
                 "metadata location '{}' is outside warehouse '{}'",
