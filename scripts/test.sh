@@ -5,6 +5,9 @@
 #
 #   scripts/test.sh                 # everything
 #   FLOE_FUZZ_SECONDS=0 scripts/test.sh   # skip the fuzzer
+#   FLOE_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres scripts/test.sh
+#                                   # also run the catalog-server suite on PostgreSQL (.ci/run
+#                                   # sets this; an unreachable server then fails the run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +35,13 @@ fi
 echo "== cargo test =="
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-cargo test --workspace 2>&1 | tee "$log"
+FLOE_TEST_DATABASE=sqlite cargo test --workspace 2>&1 | tee "$log"
+
+if [ -n "${FLOE_TEST_POSTGRES:-}" ]; then
+  echo "== catalog-server tests again, on PostgreSQL =="
+  # The same tests; each one creates (and drops) its own database through this admin URL.
+  FLOE_TEST_DATABASE="$FLOE_TEST_POSTGRES" cargo test -p catalog-server 2>&1 | tee -a "$log"
+fi
 
 echo "== iceberg-rust REST client against the catalog server =="
 # Its own workspace (tests/iceberg-rust), sharing CARGO_TARGET_DIR; the test spawns the binary

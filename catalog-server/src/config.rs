@@ -1,7 +1,7 @@
 //! Server configuration: CLI flags, `FLOE_*` environment variables and a TOML file.
 //!
 //! - [`Args`]: the clap definition (`catalog-server --help` shows every setting and its
-//!   environment variable).
+//!   environment variable), with the [`Command`] to run (serve by default, or `migrate`).
 //! - [`FileConfig`]: the same settings as a TOML file (`--config`/`FLOE_CONFIG`).
 //! - [`Config`]: the resolved settings. Precedence: flag, then environment, then file, then
 //!   the zero-configuration defaults (127.0.0.1:8181, `./floe-data`, SQLite inside it).
@@ -11,10 +11,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
-use crate::store::StorageConfig;
+use crate::store::{DEFAULT_ACQUIRE_TIMEOUT, PoolSettings, StorageConfig};
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8181";
@@ -22,34 +24,56 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8181";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Floe's Iceberg REST catalog server.
+///
+/// Settings are accepted before or after the command (`catalog-server migrate
+/// --database-url ...`).
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "catalog-server", version, about, long_about = None)]
 pub struct Args {
+    /// What to do [default: serve]
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Address to listen on [default: 127.0.0.1:8181; port 0 picks a free port]
-    #[arg(long, env = "FLOE_LISTEN")]
+    #[arg(long, env = "FLOE_LISTEN", global = true)]
     pub listen: Option<SocketAddr>,
     /// Directory for the SQLite catalog and the `default` warehouse [default: ./floe-data]
-    #[arg(long, env = "FLOE_DATA_DIR")]
+    #[arg(long, env = "FLOE_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// Catalog database URL [default: sqlite://<data-dir>/catalog.db]
-    #[arg(long, env = "FLOE_DATABASE_URL")]
+    /// Catalog database URL: sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE
+    /// [default: sqlite://<data-dir>/catalog.db]
+    #[arg(long, env = "FLOE_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Most database connections open at once [default: 16 on PostgreSQL, 8 on SQLite]
+    #[arg(long, env = "FLOE_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
+    /// Seconds a request waits for a free database connection before it fails [default: 10]
+    #[arg(long, env = "FLOE_DB_ACQUIRE_TIMEOUT_SECS", global = true)]
+    pub db_acquire_timeout_secs: Option<u64>,
     /// TOML configuration file with any of these settings (kebab-case keys)
-    #[arg(long, env = "FLOE_CONFIG")]
+    #[arg(long, env = "FLOE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Largest accepted request body, in bytes [default: 16777216]
-    #[arg(long, env = "FLOE_MAX_BODY_BYTES")]
+    #[arg(long, env = "FLOE_MAX_BODY_BYTES", global = true)]
     pub max_body_bytes: Option<usize>,
     /// Parsed loadTable responses kept in memory [default: 1024]
-    #[arg(long, env = "FLOE_METADATA_CACHE_ENTRIES")]
+    #[arg(long, env = "FLOE_METADATA_CACHE_ENTRIES", global = true)]
     pub metadata_cache_entries: Option<usize>,
     /// How often the server retries a commit that lost a race, when the client's
     /// requirements still hold on the new head [default: 8]
-    #[arg(long, env = "FLOE_COMMIT_RETRIES")]
+    #[arg(long, env = "FLOE_COMMIT_RETRIES", global = true)]
     pub commit_retries: Option<u32>,
     /// Log filter (tracing EnvFilter syntax) [default: info]
-    #[arg(long, env = "FLOE_LOG")]
+    #[arg(long, env = "FLOE_LOG", global = true)]
     pub log: Option<String>,
+}
+
+/// The binary's commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Serve the catalog (also what runs when no command is given)
+    Serve,
+    /// Bring the catalog database to the newest schema, then exit (serving does this too)
+    Migrate,
 }
 
 /// The TOML file's settings (all optional).
@@ -62,6 +86,10 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     /// See [`Args::database_url`].
     pub database_url: Option<String>,
+    /// See [`Args::db_max_connections`].
+    pub db_max_connections: Option<u32>,
+    /// See [`Args::db_acquire_timeout_secs`].
+    pub db_acquire_timeout_secs: Option<u64>,
     /// See [`Args::max_body_bytes`].
     pub max_body_bytes: Option<usize>,
     /// See [`Args::metadata_cache_entries`].
@@ -112,6 +140,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Catalog database URL.
     pub database_url: String,
+    /// Database pool size; `None` takes the backend's default.
+    pub db_max_connections: Option<u32>,
+    /// How long a request waits for a database connection.
+    pub db_acquire_timeout: Duration,
     /// Request body limit in bytes.
     pub max_body_bytes: usize,
     /// loadTable response cache size (entries).
@@ -133,6 +165,8 @@ impl Config {
                 .parse()
                 .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8181))),
             database_url: sqlite_url(&data_dir),
+            db_max_connections: None,
+            db_acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             data_dir,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             metadata_cache_entries: 1024,
@@ -164,6 +198,18 @@ impl Config {
         if let Some(u) = args.database_url.or(file.database_url) {
             c.database_url = u;
         }
+        if let Some(n) = args.db_max_connections.or(file.db_max_connections) {
+            if n == 0 {
+                return Err("db-max-connections must be at least 1".into());
+            }
+            c.db_max_connections = Some(n);
+        }
+        if let Some(s) = args
+            .db_acquire_timeout_secs
+            .or(file.db_acquire_timeout_secs)
+        {
+            c.db_acquire_timeout = Duration::from_secs(s);
+        }
         if let Some(n) = args.max_body_bytes.or(file.max_body_bytes) {
             c.max_body_bytes = n;
         }
@@ -188,6 +234,14 @@ impl Config {
         c.warehouses = file.warehouses;
         Ok(c)
     }
+
+    /// The database pool settings.
+    pub fn pool_settings(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_max_connections,
+            acquire_timeout: self.db_acquire_timeout,
+        }
+    }
 }
 
 fn sqlite_url(data_dir: &Path) -> String {
@@ -204,6 +258,61 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8181");
         assert_eq!(c.data_dir, PathBuf::from("floe-data"));
         assert_eq!(c.database_url, "sqlite://floe-data/catalog.db");
+        assert_eq!(c.pool_settings(), PoolSettings::default());
+    }
+
+    #[test]
+    fn no_command_serves_and_migrate_takes_settings_after_it() {
+        let args = Args::try_parse_from(["catalog-server"]).unwrap();
+        assert_eq!(args.command, None);
+        let args =
+            Args::try_parse_from(["catalog-server", "serve", "--listen", "127.0.0.1:1"]).unwrap();
+        assert_eq!(args.command, Some(Command::Serve));
+        assert_eq!(args.listen.unwrap().to_string(), "127.0.0.1:1");
+        let args = Args::try_parse_from([
+            "catalog-server",
+            "migrate",
+            "--database-url",
+            "postgres://floe@db:5432/catalog",
+            "--db-max-connections",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(args.command, Some(Command::Migrate));
+        let c = Config::resolve(args).unwrap();
+        assert_eq!(c.database_url, "postgres://floe@db:5432/catalog");
+        assert_eq!(c.pool_settings().max_connections, Some(4));
+        assert!(Args::try_parse_from(["catalog-server", "migrat"]).is_err());
+    }
+
+    #[test]
+    fn pool_settings_come_from_the_file_too() {
+        let dir = std::env::temp_dir().join(format!("floe-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("floe.toml");
+        std::fs::write(
+            &file,
+            "database-url = \"postgresql://u@h/d\"\ndb-max-connections = 32\ndb-acquire-timeout-secs = 3\n",
+        )
+        .unwrap();
+        let args = Args {
+            config: Some(file),
+            ..Args::default()
+        };
+        let c = Config::resolve(args).unwrap();
+        assert_eq!(c.database_url, "postgresql://u@h/d");
+        assert_eq!(
+            c.pool_settings(),
+            PoolSettings {
+                max_connections: Some(32),
+                acquire_timeout: Duration::from_secs(3)
+            }
+        );
+        let args = Args {
+            db_max_connections: Some(0),
+            ..Args::default()
+        };
+        assert!(Config::resolve(args).is_err());
     }
 
     #[test]

@@ -83,7 +83,9 @@ impl ApiError {
     /// Map a store error about a namespace.
     pub fn from_namespace_store(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(m) => Self::no_such_namespace(m),
+            StoreError::NotFound(m) | StoreError::NamespaceNotFound(m) => {
+                Self::no_such_namespace(m)
+            }
             StoreError::NotEmpty(m) => {
                 Self::new(StatusCode::CONFLICT, "NamespaceNotEmptyException", m)
             }
@@ -94,7 +96,7 @@ impl ApiError {
     /// Map a store error about a table.
     pub fn from_table_store(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(m) if m.starts_with("namespace") => Self::no_such_namespace(m),
+            StoreError::NamespaceNotFound(m) => Self::no_such_namespace(m),
             StoreError::NotFound(m) => Self::no_such_table(m),
             other => other.into(),
         }
@@ -138,6 +140,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "NotFoundException", m),
+            StoreError::NamespaceNotFound(m) => Self::no_such_namespace(m),
             StoreError::AlreadyExists(m) => Self::already_exists(m),
             StoreError::NotEmpty(m) => Self::new(StatusCode::CONFLICT, "NotEmptyException", m),
             StoreError::Conflict(m) => Self::commit_failed(m),

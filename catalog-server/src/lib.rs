@@ -1,12 +1,15 @@
 //! Floe's catalog server: the Apache Iceberg REST Catalog API over a catalog store.
 //!
-//! - [`config`]: flags, `FLOE_*` environment and TOML file, resolved into [`Config`].
+//! - [`config`]: flags, `FLOE_*` environment and TOML file, resolved into [`Config`]; the
+//!   binary's commands (serve, `migrate`).
 //! - [`api`]: axum routers and thin handlers (Iceberg REST, `/management/v1`, operations).
 //! - [`service`]: the catalog logic: warehouses, namespaces, tables, commits through
 //!   table-format's metadata builder.
-//! - [`store`]: the [`store::CatalogStore`] trait and its SQLite implementation.
+//! - [`store`]: the [`store::CatalogStore`] trait and its SQLite and PostgreSQL
+//!   implementations, chosen by the database URL's scheme.
 //! - [`error`]: the Iceberg error model; [`metrics`]: Prometheus metrics.
-//! - [`serve`] / [`Server`]: start a server; [`testing`]: a throwaway server for tests.
+//! - [`serve`] / [`Server`]: start a server; [`migrate`]: only migrate the database;
+//!   [`testing`]: a throwaway server (and database) for tests.
 //!
 //! Data flows one way: HTTP → api → service → (store, table-format) → object storage.
 
@@ -38,7 +41,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Open the store, run migrations, create the configured warehouses that are missing,
+    /// Open the store the database URL names (`sqlite:` or `postgres://` /
+    /// `postgresql://`), run its migrations, create the configured warehouses that are missing,
     /// and make sure a first start without configured warehouses has its `default`
     /// warehouse under `<data-dir>/warehouse`.
     pub async fn new(config: Config) -> Result<Self, String> {
@@ -48,18 +52,15 @@ impl Server {
                 config.data_dir.display()
             )
         })?;
-        let store: Arc<dyn CatalogStore> = if config.database_url.starts_with("sqlite:") {
-            Arc::new(
-                store::sqlite::SqliteStore::open(&config.database_url)
-                    .await
-                    .map_err(|e| format!("cannot open {}: {e}", config.database_url))?,
-            )
-        } else {
-            return Err(format!(
-                "unsupported database URL '{}': use sqlite://PATH",
-                config.database_url
-            ));
-        };
+        let store: Arc<dyn CatalogStore> =
+            store::open(&config.database_url, &config.pool_settings())
+                .await
+                .map_err(|e| {
+                    format!(
+                        "cannot open {}: {e}",
+                        store::redact_url(&config.database_url)
+                    )
+                })?;
         let metrics = Arc::new(metrics::Metrics::new());
         let service = CatalogService::new(
             store.clone(),
@@ -149,6 +150,16 @@ async fn ensure_configured_warehouses(
         }
     }
     Ok(())
+}
+
+/// Bring the configured database to the newest schema (what `catalog-server migrate` does)
+/// and return a line saying so.
+pub async fn migrate(config: &Config) -> Result<String, String> {
+    let url = store::redact_url(&config.database_url);
+    let version = store::migrate(&config.database_url, &config.pool_settings())
+        .await
+        .map_err(|e| format!("cannot migrate {url}: {e}"))?;
+    Ok(format!("{url}: schema at version {version}"))
 }
 
 /// Bind `config.listen`, announce the address on stdout and serve until `shutdown`.

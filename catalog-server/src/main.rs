@@ -1,13 +1,15 @@
-//! `catalog-server`: start Floe's Iceberg REST catalog (zero configuration by default).
+//! `catalog-server`: start Floe's Iceberg REST catalog (zero configuration by default), or
+//! `catalog-server migrate` to bring its database to the newest schema and exit.
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use catalog_server::config::{Args, Config};
+use catalog_server::config::{Args, Command, Config};
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    let command = args.command.unwrap_or(Command::Serve);
     let config = match Config::resolve(args) {
         Ok(c) => c,
         Err(e) => {
@@ -21,6 +23,18 @@ async fn main() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if command == Command::Migrate {
+        match catalog_server::migrate(&config).await {
+            Ok(done) => {
+                println!("catalog-server migrate: {done}");
+                return;
+            }
+            Err(e) => {
+                eprintln!("catalog-server: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     if let Err(e) = catalog_server::serve(config, shutdown_signal()).await {
         eprintln!("catalog-server: {e}");
         std::process::exit(1);

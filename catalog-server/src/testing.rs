@@ -1,23 +1,186 @@
-//! [`TestServer`]: a throwaway catalog server for tests, on its own runtime thread, with a
-//! fresh data directory and a free port. It stops when dropped.
+//! Throwaway servers and databases for tests.
+//!
+//! - [`TestServer`]: a catalog server on its own runtime thread, with a fresh data directory,
+//!   a fresh catalog database and a free port. It stops when dropped.
+//! - [`TestDatabase`]: a fresh, empty catalog database, removed when dropped. The backend
+//!   comes from [`TEST_DATABASE_ENV`] (`FLOE_TEST_DATABASE`): unset or `sqlite` gives a
+//!   SQLite file in a temporary directory; a PostgreSQL URL
+//!   (`postgres://postgres@127.0.0.1:5432/postgres`) is an admin connection through which
+//!   each test database `floe_test_<uuid>` is created, and dropped `WITH (FORCE)` at the end.
+//!   An unreachable PostgreSQL fails the test; it never falls back to SQLite.
+//!
+//! So the whole suite runs on either backend, unchanged: `FLOE_TEST_DATABASE=postgres://...
+//! cargo test -p catalog-server`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use sqlx::Connection;
+
 use crate::api::SharedState;
+use crate::store::Backend;
 use crate::{Config, Server};
 
-/// A running server on 127.0.0.1 with a temporary data directory.
+/// The environment variable that picks the tests' database backend.
+pub const TEST_DATABASE_ENV: &str = "FLOE_TEST_DATABASE";
+
+/// A fresh, empty catalog database for one test (see the module documentation).
+#[derive(Debug)]
+pub struct TestDatabase {
+    url: String,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    Directory(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    /// A new database on the backend [`TEST_DATABASE_ENV`] names. Panics (fails the test)
+    /// when the variable is invalid or PostgreSQL cannot be reached.
+    pub async fn create() -> TestDatabase {
+        let setting = std::env::var(TEST_DATABASE_ENV).unwrap_or_default();
+        let setting = setting.trim();
+        if setting.is_empty() || setting == "sqlite" {
+            return Self::sqlite();
+        }
+        match Backend::of_url(setting) {
+            Ok(Backend::Postgres) => Self::postgres(setting).await,
+            _ => panic!(
+                "{TEST_DATABASE_ENV}={setting:?}: use `sqlite` or a PostgreSQL admin URL such as \
+                 postgres://postgres@127.0.0.1:5432/postgres"
+            ),
+        }
+    }
+
+    /// A new SQLite database in its own temporary directory.
+    pub fn sqlite() -> TestDatabase {
+        let dir = std::env::temp_dir().join(format!("floe-test-db-{}", uuid::Uuid::new_v4()));
+        TestDatabase {
+            url: format!("sqlite://{}", dir.join("catalog.db").display()),
+            cleanup: Cleanup::Directory(dir),
+        }
+    }
+
+    /// A new PostgreSQL database, created through `admin_url`.
+    pub async fn postgres(admin_url: &str) -> TestDatabase {
+        let name = format!("floe_test_{}", uuid::Uuid::new_v4().simple());
+        let shown = crate::store::redact_url(admin_url);
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{TEST_DATABASE_ENV} names PostgreSQL at {shown}, which cannot be reached: {e}. \
+                     Start it (pg_ctlcluster --skip-systemctl-redirect <version> main start) or \
+                     unset {TEST_DATABASE_ENV} to test on SQLite."
+                )
+            });
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create database {name} on {shown}: {e}"));
+        let _ = conn.close().await;
+        TestDatabase {
+            url: with_database(admin_url, &name),
+            cleanup: Cleanup::Postgres {
+                admin_url: admin_url.to_string(),
+                name,
+            },
+        }
+    }
+
+    /// The database's URL (what `--database-url` takes).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The database's backend.
+    pub fn backend(&self) -> Backend {
+        match self.cleanup {
+            Cleanup::Directory(_) => Backend::Sqlite,
+            Cleanup::Postgres { .. } => Backend::Postgres,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Directory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                // Drop may run inside a runtime (an async test) or outside one: a thread
+                // with its own small runtime works in both.
+                let admin_url = admin_url.clone();
+                let name = name.clone();
+                let dropped = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| e.to_string())?;
+                    rt.block_on(async {
+                        let mut conn = sqlx::PgConnection::connect(&admin_url)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                        let _ = conn.close().await;
+                        Ok::<(), String>(())
+                    })
+                })
+                .join();
+                match dropped {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => eprintln!("warning: cannot drop test database: {e}"),
+                    Err(_) => eprintln!("warning: dropping a test database panicked"),
+                }
+            }
+        }
+    }
+}
+
+/// `url` with its database (the path) replaced by `database`; the query string stays.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map(|i| authority_start + i)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{database}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// A running server on 127.0.0.1 with a temporary data directory and its own database
+/// (a [`TestDatabase`]).
 pub struct TestServer {
     url: String,
     data_dir: PathBuf,
+    database_url: String,
     state: SharedState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    // Last: dropped after the server and its pool are gone.
+    _database: TestDatabase,
 }
 
 impl TestServer {
-    /// Start a server with default settings in a new temporary directory.
+    /// Start a server with default settings in a new temporary directory, on a new database
+    /// of the backend `FLOE_TEST_DATABASE` names.
     pub async fn start() -> TestServer {
         Self::start_with(|_| {}).await
     }
@@ -25,9 +188,12 @@ impl TestServer {
     /// Start a server after letting `tweak` adjust the configuration.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
         let dir = std::env::temp_dir().join(format!("floe-server-test-{}", uuid::Uuid::new_v4()));
+        let database = TestDatabase::create().await;
         let mut config = Config::with_data_dir(&dir);
         config.listen = ([127, 0, 0, 1], 0).into();
+        config.database_url = database.url().to_string();
         tweak(&mut config);
+        let database_url = config.database_url.clone();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -76,10 +242,17 @@ impl TestServer {
         TestServer {
             url: format!("http://{addr}"),
             data_dir: dir,
+            database_url,
             state,
             stop: Some(stop_tx),
             thread: Some(thread),
+            _database: database,
         }
+    }
+
+    /// The catalog database's URL (a second server on the same URL shares the catalog).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234`.
@@ -107,5 +280,26 @@ impl Drop for TestServer {
             let _ = t.join();
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_urls_swap_only_the_database() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "floe_test_1"),
+            "postgres://postgres@127.0.0.1:5432/floe_test_1"
+        );
+        assert_eq!(
+            with_database("postgresql://u:p@h/db?sslmode=disable", "x"),
+            "postgresql://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
     }
 }

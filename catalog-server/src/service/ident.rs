@@ -3,6 +3,9 @@
 //! - [`validate_name`] / [`validate_namespace`]: no empty parts, no control characters, no
 //!   path separators, not `.` or `..`, at most 255 characters.
 //! - [`validate_storage`]: a warehouse root is an absolute `file://` path or `s3://bucket/...`.
+//! - [`validate_properties`] / [`validate_location`]: no NUL characters in stored strings
+//!   (PostgreSQL can store none, in `text` or `jsonb`; refusing them everywhere keeps both
+//!   stores answering alike), and no control characters in locations.
 //! - [`within`]: whether a location lies inside a warehouse root (after normalising `.` and
 //!   `..` segments, which are refused outright).
 //! - [`default_table_location`]: `<root>/<namespace levels>/<name>-<uuid>`, with characters
@@ -50,9 +53,58 @@ pub fn validate_namespace(levels: &[String]) -> ApiResult<()> {
     Ok(())
 }
 
+/// Check namespace properties: keys and values must not contain NUL (U+0000).
+pub fn validate_properties<'a>(
+    properties: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> ApiResult<()> {
+    for (k, v) in properties {
+        if k.contains('\0') || v.contains('\0') {
+            return Err(ApiError::bad_request(format!(
+                "property {k:?} contains a NUL character (U+0000), which a catalog cannot store"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Check a location a client supplies: no control characters.
+pub fn validate_location(what: &str, location: &str) -> ApiResult<()> {
+    if location.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "invalid {what} {location:?}: it contains a control character"
+        )));
+    }
+    Ok(())
+}
+
 /// Check a warehouse's storage configuration.
 pub fn validate_storage(storage: &StorageConfig) -> ApiResult<()> {
     let loc = storage.location();
+    validate_location("warehouse location", loc)?;
+    if let StorageConfig::S3 {
+        endpoint,
+        region,
+        access_key_id,
+        secret_access_key,
+        ..
+    } = storage
+    {
+        for (what, value) in [
+            ("s3 endpoint", endpoint),
+            ("s3 region", region),
+            ("s3 access key id", access_key_id),
+            ("s3 secret access key", secret_access_key),
+        ] {
+            if value
+                .as_deref()
+                .is_some_and(|v| v.chars().any(char::is_control))
+            {
+                return Err(ApiError::bad_request(format!(
+                    "the {what} contains a control character"
+                )));
+            }
+        }
+    }
     match storage {
         StorageConfig::File { .. } => {
             let Some(path) = loc.strip_prefix("file://") else {

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-pub use ident::{validate_name, validate_namespace};
+pub use ident::{validate_location, validate_name, validate_namespace, validate_properties};
 pub use rebase::REBASE_APPENDS_PROPERTY;
 pub use tables::{
     CommitOutcome, CommitTiming, CreateTableRequest, LoadedTable, RegisterTableRequest,
@@ -207,6 +207,7 @@ impl CatalogService {
         properties: BTreeMap<String, String>,
     ) -> ApiResult<Namespace> {
         validate_namespace(levels)?;
+        validate_properties(&properties)?;
         self.store
             .create_namespace(wh, levels, &properties)
             .await
@@ -266,6 +267,7 @@ impl CatalogService {
         updates: BTreeMap<String, String>,
     ) -> ApiResult<PropertiesUpdate> {
         validate_namespace(levels)?;
+        validate_properties(&updates)?;
         if let Some(k) = removals.iter().find(|k| updates.contains_key(*k)) {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,

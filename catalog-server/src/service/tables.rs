@@ -30,7 +30,10 @@ use table_format::spec::{
 
 use super::ident::{default_table_location, within};
 use super::rebase;
-use super::{CatalogService, encode_table_page, page_args, validate_name, validate_namespace};
+use super::{
+    CatalogService, encode_table_page, page_args, validate_location, validate_name,
+    validate_namespace,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{Page, PointerSwap, StoreError, Warehouse};
 
@@ -199,6 +202,17 @@ fn prepare_local_dirs(wh: &Warehouse, md: &TableMetadata) {
     }
 }
 
+/// A random wait before the retry that follows attempt `attempt` (1-based): up to 2^attempt
+/// ms, at most 100 ms. Writers that lost a race to the same commit would otherwise retry in
+/// lockstep and collide again; on a database that runs them truly in parallel (PostgreSQL),
+/// 16 such writers on one table used up the retries without the spread.
+fn retry_backoff(attempt: u32) -> Duration {
+    let window_ms = (1u64 << attempt.min(7)).min(100);
+    // Random bits without another dependency: a v4 uuid is 122 random bits.
+    let r = (uuid::Uuid::new_v4().as_u128() % 1024) as u64;
+    Duration::from_micros(window_ms * 1000 * r / 1024)
+}
+
 fn ident_str(ns: &[String], name: &str) -> String {
     format!("{}.{name}", ns.join("."))
 }
@@ -264,6 +278,7 @@ impl CatalogService {
 
     fn check_locations(&self, wh: &Warehouse, md: &TableMetadata, ident: &str) -> ApiResult<()> {
         let root = wh.storage.location();
+        validate_location(&format!("location of table {ident}"), md.location())?;
         if !within(md.location(), root) {
             return Err(ApiError::bad_request(format!(
                 "table {ident}: location '{}' is outside warehouse '{}' ({root})",
@@ -273,7 +288,7 @@ impl CatalogService {
         }
         for key in PATH_PROPERTIES {
             if let Some(p) = md.properties().get(*key)
-                && !within(p, root)
+                && (validate_location(key, p).is_err() || !within(p, root))
             {
                 return Err(ApiError::bad_request(format!(
                     "table {ident}: property {key}='{p}' points outside warehouse '{}' ({root})",
@@ -508,6 +523,7 @@ impl CatalogService {
         validate_namespace(namespace)?;
         validate_name("table name", &req.name)?;
         let ident = ident_str(namespace, &req.name);
+        validate_location("metadata location", &req.metadata_location)?;
         if !within(&req.metadata_location, wh.storage.location()) {
             return Err(ApiError::bad_request(format!(
                 "metadata location '{}' is outside warehouse '{}'",
@@ -724,6 +740,7 @@ impl CatalogService {
                         attempt = timing.attempts,
                         "lost a commit race: {m}; retrying against the new head"
                     );
+                    tokio::time::sleep(retry_backoff(timing.attempts)).await;
                 }
                 Err(StoreError::Database(m)) => {
                     // The outcome is unknown: keep the files (the commit may have landed).

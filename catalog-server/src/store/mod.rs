@@ -6,14 +6,25 @@
 //! - Records: [`Warehouse`], [`StorageConfig`], [`Namespace`], [`TableRecord`], [`PointerSwap`],
 //!   [`Page`].
 //! - [`StoreError`]: what a store reports, in terms the service maps to HTTP.
-//! - [`sqlite`]: the embedded default implementation (sqlx + migrations).
+//! - [`PoolSettings`]: connection pool limits, from the server configuration.
+//! - [`open`] / [`migrate`]: pick the implementation by the database URL's scheme.
+//! - [`sqlite`]: the embedded default implementation (`sqlite:`; sqlx + migrations in
+//!   `migrations/sqlite/`).
+//! - [`postgres`]: the shared implementation (`postgres://`, `postgresql://`; migrations in
+//!   `migrations/postgres/`), for several server processes on one database.
+//!
+//! Both implementations keep the same logical schema and the same semantics (errors and
+//! messages included); `tests/it/store.rs` runs one conformance suite against either.
 //!
 //! The store keeps pointers, never table metadata: a table row names its current (and
 //! previous) metadata file, and the metadata file is the only source of truth for the rest.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -24,6 +35,9 @@ pub enum StoreError {
     /// The named object does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The namespace an operation names (or needs as a parent) does not exist.
+    #[error("{0}")]
+    NamespaceNotFound(String),
     /// The object already exists.
     #[error("{0}")]
     AlreadyExists(String),
@@ -40,6 +54,88 @@ pub enum StoreError {
 
 /// Store result alias.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Connection pool limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Most connections open at once; `None` takes the backend's default
+    /// ([`postgres::DEFAULT_MAX_CONNECTIONS`], [`sqlite::DEFAULT_MAX_CONNECTIONS`]).
+    pub max_connections: Option<u32>,
+    /// How long a request waits for a free connection before it fails.
+    pub acquire_timeout: Duration,
+}
+
+/// Default for [`PoolSettings::acquire_timeout`].
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+}
+
+/// Which implementation a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:...`
+    Sqlite,
+    /// `postgres://...` or `postgresql://...`
+    Postgres,
+}
+
+impl Backend {
+    /// The backend for `url`, or an error naming the accepted schemes.
+    pub fn of_url(url: &str) -> StoreResult<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::Database(format!(
+                "unsupported database URL '{}': use sqlite://PATH or postgres://USER@HOST:PORT/DATABASE",
+                redact_url(url)
+            )))
+        }
+    }
+}
+
+/// Open the store `url` names (running its migrations first).
+pub async fn open(url: &str, pool: &PoolSettings) -> StoreResult<Arc<dyn CatalogStore>> {
+    Ok(match Backend::of_url(url)? {
+        Backend::Sqlite => Arc::new(sqlite::SqliteStore::open_with(url, pool).await?),
+        Backend::Postgres => Arc::new(postgres::PostgresStore::open(url, pool).await?),
+    })
+}
+
+/// Bring the database `url` names to the newest schema and return the schema version (the
+/// last migration's number).
+pub async fn migrate(url: &str, pool: &PoolSettings) -> StoreResult<i64> {
+    let migrator = match Backend::of_url(url)? {
+        Backend::Sqlite => &sqlite::MIGRATOR,
+        Backend::Postgres => &postgres::MIGRATOR,
+    };
+    open(url, pool).await?;
+    Ok(migrator.iter().map(|m| m.version).max().unwrap_or(0))
+}
+
+/// `url` with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
 
 /// Where a warehouse keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -385,5 +481,37 @@ mod tests {
         };
         assert!(c.io_properties().is_empty());
         assert!(c.server_io_properties().is_empty());
+    }
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(
+            Backend::of_url("sqlite://x/catalog.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(Backend::of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of_url("postgres://u@h:5432/d").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/d").unwrap(),
+            Backend::Postgres
+        );
+        let e = Backend::of_url("mysql://u:pw@h/d").unwrap_err().to_string();
+        assert!(e.contains("mysql://u:***@h/d"), "{e}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://floe:s3cret@db:5432/catalog?sslmode=require"),
+            "postgres://floe:***@db:5432/catalog?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://floe@db/catalog"),
+            "postgres://floe@db/catalog"
+        );
+        assert_eq!(redact_url("sqlite://a/b.db"), "sqlite://a/b.db");
     }
 }

@@ -14,9 +14,16 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, Row, SqlitePool};
 
 use super::{
-    CatalogStore, Namespace, Page, PointerSwap, StorageConfig, StoreError, StoreResult,
-    TableRecord, Warehouse, namespace_key, namespace_levels,
+    CatalogStore, Namespace, Page, PointerSwap, PoolSettings, StorageConfig, StoreError,
+    StoreResult, TableRecord, Warehouse, namespace_key, namespace_levels,
 };
+
+/// The SQLite schema's migrations (`migrations/sqlite/`), compiled in.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Pool size when [`PoolSettings::max_connections`] is unset (one writer at a time anyway;
+/// the rest read concurrently in WAL mode).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 /// The SQLite implementation of [`CatalogStore`].
 #[derive(Debug, Clone)]
@@ -42,10 +49,25 @@ fn ns_display(levels: &[String]) -> String {
 
 impl SqliteStore {
     /// Open (creating if missing) the database at `url` (`sqlite://path` or
-    /// `sqlite::memory:`) and run the migrations.
+    /// `sqlite::memory:`) and run the migrations, with the default pool settings.
     pub async fn open(url: &str) -> StoreResult<Self> {
-        let opts = SqliteConnectOptions::from_str(url)
-            .map_err(db)?
+        Self::open_with(url, &PoolSettings::default()).await
+    }
+
+    /// [`SqliteStore::open`] with explicit pool settings. The file's directory is created
+    /// when missing.
+    pub async fn open_with(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
+        let opts = SqliteConnectOptions::from_str(url).map_err(db)?;
+        let file = opts.get_filename();
+        if !url.contains(":memory:")
+            && let Some(dir) = file.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Database(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let opts = opts
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -54,14 +76,22 @@ impl SqliteStore {
         let in_memory = url.contains(":memory:");
         let pool = SqlitePoolOptions::new()
             // An in-memory database is per connection: keep exactly one.
-            .max_connections(if in_memory { 1 } else { 8 })
+            .max_connections(if in_memory {
+                1
+            } else {
+                settings
+                    .max_connections
+                    .unwrap_or(DEFAULT_MAX_CONNECTIONS)
+                    .max(1)
+            })
             .min_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(opts)
             .await
             .map_err(db)?;
-        sqlx::migrate!("./migrations/sqlite")
+        MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(format!("migrations failed: {e}")))?;
@@ -208,7 +238,7 @@ impl CatalogStore for SqliteStore {
         if let Some(p) = &parent
             && !namespace_exists(&mut tx, &wh.id, p).await?
         {
-            return Err(StoreError::NotFound(format!(
+            return Err(StoreError::NamespaceNotFound(format!(
                 "parent namespace {} does not exist",
                 ns_display(&levels[..levels.len() - 1])
             )));
@@ -249,7 +279,7 @@ impl CatalogStore for SqliteStore {
                 levels: levels.to_vec(),
                 properties: parse_props(&r.try_get::<String, _>("properties").map_err(db)?)?,
             }),
-            None => Err(StoreError::NotFound(format!(
+            None => Err(StoreError::NamespaceNotFound(format!(
                 "namespace {} does not exist",
                 ns_display(levels)
             ))),
@@ -267,7 +297,7 @@ impl CatalogStore for SqliteStore {
         if let Some(p) = &parent_key {
             let mut conn = self.pool.acquire().await.map_err(db)?;
             if !namespace_exists(&mut conn, &wh.id, p).await? {
-                return Err(StoreError::NotFound(format!(
+                return Err(StoreError::NamespaceNotFound(format!(
                     "namespace {} does not exist",
                     ns_display(parent)
                 )));
@@ -302,7 +332,7 @@ impl CatalogStore for SqliteStore {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         if !namespace_exists(&mut tx, &wh.id, &key).await? {
-            return Err(StoreError::NotFound(format!(
+            return Err(StoreError::NamespaceNotFound(format!(
                 "namespace {} does not exist",
                 ns_display(levels)
             )));
@@ -357,7 +387,10 @@ impl CatalogStore for SqliteStore {
                 .await
                 .map_err(db)?
                 .ok_or_else(|| {
-                    StoreError::NotFound(format!("namespace {} does not exist", ns_display(levels)))
+                    StoreError::NamespaceNotFound(format!(
+                        "namespace {} does not exist",
+                        ns_display(levels)
+                    ))
                 })?;
         let before = parse_props(&row.try_get::<String, _>("properties").map_err(db)?)?;
         let mut props = before.clone();
@@ -419,7 +452,7 @@ impl CatalogStore for SqliteStore {
         {
             let mut conn = self.pool.acquire().await.map_err(db)?;
             if !namespace_exists(&mut conn, &wh.id, &key).await? {
-                return Err(StoreError::NotFound(format!(
+                return Err(StoreError::NamespaceNotFound(format!(
                     "namespace {} does not exist",
                     ns_display(namespace)
                 )));
@@ -482,7 +515,7 @@ impl CatalogStore for SqliteStore {
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         let to_key = namespace_key(to.0);
         if !namespace_exists(&mut tx, &wh.id, &to_key).await? {
-            return Err(StoreError::NotFound(format!(
+            return Err(StoreError::NamespaceNotFound(format!(
                 "namespace {} does not exist",
                 ns_display(to.0)
             )));
@@ -529,7 +562,7 @@ impl CatalogStore for SqliteStore {
             match &s.expected {
                 None => {
                     if !namespace_exists(&mut tx, &wh.id, &ns).await? {
-                        return Err(StoreError::NotFound(format!(
+                        return Err(StoreError::NamespaceNotFound(format!(
                             "namespace {} does not exist",
                             ns_display(&s.namespace)
                         )));

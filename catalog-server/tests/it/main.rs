@@ -11,6 +11,11 @@
 //! - `deploy`: the Docker Compose catalog configuration and the README's compose snippet,
 //!   run against moto (no Docker engine needed).
 //! - `rebase`: stale pure appends rebased onto the branch's new head instead of 409.
+//! - `store`: the `CatalogStore` contract, called directly (conformance of both stores).
+//!
+//! Every test runs on the database backend `FLOE_TEST_DATABASE` selects (SQLite by default,
+//! or a PostgreSQL admin URL: each test then gets its own fresh database); see
+//! `catalog_server::testing`.
 
 mod common;
 mod deploy;
@@ -20,3 +25,4 @@ mod rebase;
 mod rest_api;
 mod rest_client;
 mod s3;
+mod store;

@@ -945,3 +945,54 @@ async fn metrics_reports_credentials_health_and_prometheus() {
         "{text}"
     );
 }
+
+/// U+0000 cannot be stored by PostgreSQL (neither `text` nor `jsonb`): namespace properties,
+/// warehouse storage and locations that carry one are refused on every backend, and a
+/// metrics report that carries one is kept (as escaped JSON text).
+#[tokio::test]
+async fn nul_characters_get_the_same_answer_on_every_backend() {
+    let server = TestServer::start().await;
+    let b = base(&server);
+    create_table(&server, "db", "t").await;
+    let (s, body) = post(
+        &format!("{b}/namespaces"),
+        &json!({"namespace": ["n"], "properties": {"k": "a\u{0}b"}}),
+    )
+    .await;
+    assert_error(s, &body, StatusCode::BAD_REQUEST, "BadRequestException");
+    let (s, body) = post(
+        &format!("{b}/namespaces/db/properties"),
+        &json!({"removals": [], "updates": {"k\u{0}": "v"}}),
+    )
+    .await;
+    assert_error(s, &body, StatusCode::BAD_REQUEST, "BadRequestException");
+    let (s, body) = post(
+        &format!("{}/management/v1/warehouses", server.url()),
+        &json!({"name": "w2", "storage": {"type": "s3", "location": "s3://bucket/w",
+            "region": "us-east-1\u{0}"}}),
+    )
+    .await;
+    assert_error(s, &body, StatusCode::BAD_REQUEST, "BadRequestException");
+    let (s, body) = post(
+        &format!("{b}/namespaces/db/register"),
+        &json!({"name": "r", "metadata-location": format!("{}/warehouse/x\u{0}.json",
+            server.data_dir().display())}),
+    )
+    .await;
+    assert_error(s, &body, StatusCode::BAD_REQUEST, "BadRequestException");
+
+    let report = json!({"report-type": "scan-report", "table-name": "db.t\u{0}", "snapshot-id": 1,
+        "filter": {"type": "true"}, "schema-id": 0, "projected-field-ids": [1],
+        "projected-field-names": ["id\u{0}"], "metrics": {}});
+    let (s, body) = post(&format!("{b}/namespaces/db/tables/t/metrics"), &report).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    let state = server.state();
+    let wh = state.service.warehouse("default").await.unwrap();
+    let n = state
+        .service
+        .store()
+        .count_metrics_reports(&wh, &["db".to_string()], "t")
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
