@@ -6,11 +6,13 @@
 //! - [`with_default_prefix`]: serves the REST API without a prefix (`/v1/namespaces...`) as
 //!   the `default` warehouse.
 //! - `iceberg`: the Iceberg REST Catalog handlers; `management`: Floe's warehouse API;
+//!   `inspect`: metadata tables of a table (`/management/v1/.../tables/{t}/{kind}`);
 //!   `ops`: `/health`, `/metrics`, `/docs`, `/openapi.yaml`.
 //! - [`JsonBody`], [`Params`], [`QueryMap`]: extractors whose rejections are [`ApiError`]s.
 
 mod docs;
 mod iceberg;
+mod inspect;
 mod management;
 mod ops;
 
@@ -52,6 +54,7 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .merge(iceberg::routes())
         .merge(management::routes())
+        .merge(inspect::routes())
         .merge(ops::routes())
         .merge(docs::router())
         .fallback(not_found)

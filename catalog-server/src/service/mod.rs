@@ -8,10 +8,13 @@
 //!   requirements still hold).
 //! - `rebase`: contention without losers: a stale pure append is rebased onto its branch's
 //!   new head instead of failing (table property `floe.commit.rebase-appends`).
+//! - `inspect`: metadata tables (snapshots, history, refs, metadata log, manifests, files,
+//!   entries, partitions, health, changes), paged by streaming manifests.
 //! - `ident`: identifier validation and location rules (nothing may land outside its
 //!   warehouse).
 
 mod ident;
+mod inspect;
 mod rebase;
 mod tables;
 
@@ -20,6 +23,10 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 pub use ident::{validate_location, validate_name, validate_namespace, validate_properties};
+pub use inspect::{
+    DEFAULT_INSPECT_PAGE, InspectKind, InspectPage, InspectRequest, MAX_INSPECT_PAGE,
+    SnapshotSelector,
+};
 pub use rebase::REBASE_APPENDS_PROPERTY;
 pub use tables::{
     CommitOutcome, CommitTiming, CreateTableRequest, LoadedTable, RegisterTableRequest,

@@ -1,0 +1,202 @@
+//! Metadata tables over HTTP:
+//! `GET /management/v1/warehouses/{warehouse}/namespaces/{namespace}/tables/{table}/{kind}`.
+//!
+//! Parses the query (`page-size`, `page-token`, one of `snapshot-id` / `ref` / `as-of-ms`,
+//! and for `changes` `from-snapshot-id` / `to-snapshot-id`), calls the service and answers
+//! `{"rows": [...], "next-page-token": ...}` as JSON, or the same rows as CSV for
+//! `Accept: text/csv` (the next page's token then travels in the `next-page-token` header).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::{Params, QueryMap, SharedState};
+use crate::error::{ApiError, ApiResult};
+use crate::service::{
+    DEFAULT_INSPECT_PAGE, InspectKind, InspectPage, InspectRequest, MAX_INSPECT_PAGE,
+    SnapshotSelector,
+};
+
+/// The inspect route.
+pub fn routes() -> Router<SharedState> {
+    Router::new().route(
+        "/management/v1/warehouses/{warehouse}/namespaces/{namespace}/tables/{table}/{kind}",
+        get(inspect),
+    )
+}
+
+/// The response formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+}
+
+fn format_of(headers: &HeaderMap) -> ApiResult<Format> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(Format::Json);
+    };
+    let types: Vec<String> = accept
+        .split(',')
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    for t in &types {
+        match t.as_str() {
+            "application/json" | "*/*" | "application/*" | "" => return Ok(Format::Json),
+            "text/csv" | "text/*" => return Ok(Format::Csv),
+            _ => {}
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_ACCEPTABLE,
+        "NotAcceptableException",
+        format!("cannot answer in {accept}; the formats are application/json and text/csv"),
+    ))
+}
+
+fn int_param(q: &QueryMap, name: &str) -> ApiResult<Option<i64>> {
+    q.get(name)
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("{name} must be an integer, got '{v}'")))
+        })
+        .transpose()
+}
+
+fn request(kind: InspectKind, q: &QueryMap) -> ApiResult<InspectRequest> {
+    let page_size = match q.get("page-size") {
+        None => DEFAULT_INSPECT_PAGE,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_INSPECT_PAGE).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "page-size must be an integer from 1 to {MAX_INSPECT_PAGE}, got '{v}'"
+                )));
+            }
+        },
+    };
+    let mut selectors = Vec::new();
+    if let Some(id) = int_param(q, "snapshot-id")? {
+        selectors.push(SnapshotSelector::Id(id));
+    }
+    if let Some(r) = q.get("ref") {
+        selectors.push(SnapshotSelector::Ref(r.to_string()));
+    }
+    if let Some(ts) = int_param(q, "as-of-ms")? {
+        selectors.push(SnapshotSelector::AsOfMs(ts));
+    }
+    if selectors.len() > 1 {
+        return Err(ApiError::bad_request(
+            "give at most one of snapshot-id, ref and as-of-ms",
+        ));
+    }
+    Ok(InspectRequest {
+        kind,
+        snapshot: selectors.pop().unwrap_or_default(),
+        page_size,
+        page_token: q.get("page-token").map(str::to_string),
+        from_snapshot_id: int_param(q, "from-snapshot-id")?,
+        to_snapshot_id: int_param(q, "to-snapshot-id")?,
+    })
+}
+
+async fn inspect(
+    State(state): State<SharedState>,
+    p: Params,
+    q: QueryMap,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let word = p.get("kind")?;
+    let kind = InspectKind::parse(word).ok_or_else(|| {
+        let kinds: Vec<&str> = InspectKind::ALL.iter().map(|(w, _)| *w).collect();
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NotFoundException",
+            format!(
+                "no metadata table '{word}'; the kinds are {}",
+                kinds.join(", ")
+            ),
+        )
+    })?;
+    let format = format_of(&headers)?;
+    let req = request(kind, &q)?;
+    let wh = state.service.warehouse(p.get("warehouse")?).await?;
+    let page = state
+        .service
+        .inspect(&wh, &p.namespace()?, p.get("table")?, req)
+        .await?;
+    match format {
+        Format::Json => Ok(axum::Json(json!({
+            "rows": page.rows,
+            "next-page-token": page.next_page_token,
+        }))
+        .into_response()),
+        Format::Csv => csv_response(&page),
+    }
+}
+
+/// A cell: strings as they are, null empty, nested values as JSON text.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn csv_response(page: &InspectPage) -> ApiResult<Response> {
+    let columns = page.kind.columns();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| ApiError::internal(format!("cannot write CSV: {e}"));
+    w.write_record(columns).map_err(fail)?;
+    for row in &page.rows {
+        w.write_record(columns.iter().map(|c| cell(&row[*c])))
+            .map_err(fail)?;
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| ApiError::internal(format!("cannot write CSV: {e}")))?;
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Some(t) = &page.next_page_token
+        && let Ok(v) = HeaderValue::from_str(t)
+    {
+        resp.headers_mut().insert("next-page-token", v);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_picks_the_format() {
+        let mut h = HeaderMap::new();
+        assert_eq!(format_of(&h).unwrap(), Format::Json);
+        h.insert(header::ACCEPT, HeaderValue::from_static("text/csv"));
+        assert_eq!(format_of(&h).unwrap(), Format::Csv);
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json;q=0.9, text/csv"),
+        );
+        assert_eq!(format_of(&h).unwrap(), Format::Json);
+        h.insert(header::ACCEPT, HeaderValue::from_static("image/png"));
+        assert_eq!(
+            format_of(&h).unwrap_err().status,
+            StatusCode::NOT_ACCEPTABLE
+        );
+    }
+}
