@@ -133,7 +133,8 @@ def build(args) -> None:
     tbl.append(batch([1, 2, 3], ["a", "b", "a"], 1))
     tbl.append(batch([4, 5], ["b", "c"], 2))
     tbl.overwrite(batch([6, 7], ["c", "c"], 3), overwrite_filter="category == 'c'")
-    tbl.delete("category == 'b'")
+    tbl.delete("category == 'b'")  # whole files: a delete snapshot
+    tbl.delete("id == 1")  # part of a file: rewritten, an overwrite snapshot
     with tbl.update_spec() as u:
         u.add_field("ts", DayTransform(), "ts_day")
     tbl = cat.load_table(ident)

@@ -754,11 +754,23 @@ impl CatalogService {
             .filter(|t| !t.is_empty())
             .map(|t| Token::decode(t, req.kind))
             .transpose()?;
-        let rec = self
-            .store
-            .get_table(wh, namespace, name)
-            .await
-            .map_err(ApiError::from_table_store)?;
+        let rec = match self.store.get_table(wh, namespace, name).await {
+            Ok(rec) => rec,
+            Err(crate::store::StoreError::NotFound(m)) => {
+                // Say which part is missing: the namespace or only the table.
+                return Err(match self.store.get_namespace(wh, namespace).await {
+                    Err(
+                        crate::store::StoreError::NotFound(_)
+                        | crate::store::StoreError::NamespaceNotFound(_),
+                    ) => ApiError::no_such_namespace(format!(
+                        "namespace {} does not exist",
+                        namespace.join(".")
+                    )),
+                    _ => ApiError::no_such_table(m),
+                });
+            }
+            Err(e) => return Err(ApiError::from_table_store(e)),
+        };
         let io = self.file_io(wh)?;
         let md = self.read_metadata(&io, &rec.metadata_location).await?;
         let view = TableView::new(md.clone());

@@ -5,6 +5,8 @@
 //!   pagination, ETags, purge, rename, register, transactions, races, bad input).
 //! - `rest_client`: table-format's `RestCatalog` against the server (Floe's own operations).
 //! - `duckdb_floe`: DuckDB updates and deletes through the server; Floe reads the result.
+//! - `inspect`: metadata tables compared with pyiceberg's `table.inspect`, paging, health,
+//!   errors (`tests/interop/inspect_tables.py`).
 //! - `interop`: pyiceberg and DuckDB scenarios (`tests/interop/rest_scenarios.py`).
 //! - `s3`: a warehouse on S3 (moto's server) end to end with pyiceberg and DuckDB
 //!   (`tests/interop/s3_scenario.py`).
@@ -20,6 +22,7 @@
 mod common;
 mod deploy;
 mod duckdb_floe;
+mod inspect;
 mod interop;
 mod rebase;
 mod rest_api;
