@@ -426,7 +426,7 @@ impl TableView {
                 }
                 let ty = std::iter::once(schema)
                     .chain(md.schemas().iter().rev())
-                    .find_map(|s| s.primitive_type_by_id(*f.source_id).cloned())
+                    .find_map(|s| s.primitive_type_by_id(*f.source_id).copied())
                     .and_then(|src| f.transform.result_type(&src).ok());
                 union.push((f.field_id, f.name.clone(), ty, f.transform.clone()));
             }
@@ -435,7 +435,7 @@ impl TableView {
         let mut columns: Vec<(i32, String, PrimitiveType)> = schema
             .field_ids()
             .filter_map(|id| {
-                let ty = schema.primitive_type_by_id(id)?.clone();
+                let ty = *schema.primitive_type_by_id(id)?;
                 let name = schema.name_by_id(id)?.to_string();
                 Some((id, name, ty))
             })
