@@ -35,6 +35,7 @@ use super::{
     validate_namespace,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::fault::{self, FaultPoint};
 use crate::store::{Page, PointerSwap, StoreError, Warehouse};
 
 /// Table properties that name directories a table writes into.
@@ -718,6 +719,7 @@ impl CatalogService {
             timing.database += db_started.elapsed();
             match swapped {
                 Ok(()) => {
+                    fault::hit(FaultPoint::AfterPointerSwap);
                     for (loc, md) in pending {
                         if let Some(md) = md {
                             self.metadata.insert(loc, md);
@@ -901,9 +903,11 @@ impl CatalogService {
         let new_location = metadata_file_location(&md, version);
         let json = Bytes::from(md.to_vec()?);
         let write_started = Instant::now();
+        fault::hit(FaultPoint::BeforeMetadataWrite);
         io.create(&new_location, json.clone())
             .await
             .map_err(|e| ApiError::internal(format!("cannot write {new_location}: {e}")))?;
+        fault::hit(FaultPoint::AfterMetadataWrite);
         timing.metadata_write += write_started.elapsed();
         let swap = PointerSwap {
             namespace: ch.namespace.clone(),
