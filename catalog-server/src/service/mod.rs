@@ -52,7 +52,8 @@ pub struct CatalogService {
     io: RwLock<HashMap<String, FileIO>>,
     warehouses: RwLock<HashMap<String, (Warehouse, Instant)>>,
     metadata: quick_cache::sync::Cache<String, Arc<TableMetadata>>,
-    loads: quick_cache::sync::Cache<(String, SnapshotMode), Arc<LoadedTable>>,
+    /// Serialized loadTable responses by (warehouse id, metadata location, mode).
+    loads: quick_cache::sync::Cache<(String, String, SnapshotMode), Arc<LoadedTable>>,
     commit_retries: u32,
     /// Commits to one table queue here (striped by table), so that this process does not
     /// race itself at the pointer swap. Only a shortcut: the swap stays the arbiter, so

@@ -176,8 +176,13 @@ fn response_body(location: &str, metadata_json: &[u8], config: Option<&str>) -> 
     Bytes::from(out)
 }
 
-fn etag_of(location: &str, mode: SnapshotMode) -> String {
+/// The ETag of a loadTable response: a hash of everything the body is made of (the warehouse,
+/// whose storage settings give the `config`; the metadata location, whose file never changes;
+/// the snapshot mode). Every replica computes the same tag for the same state.
+fn etag_of(warehouse_id: &str, location: &str, mode: SnapshotMode) -> String {
     let mut h = sha2::Sha256::new();
+    h.update(warehouse_id.as_bytes());
+    h.update([0]);
     h.update(location.as_bytes());
     h.update(match mode {
         SnapshotMode::All => b"all".as_slice(),
@@ -304,7 +309,8 @@ impl CatalogService {
         serde_json::to_string(&wh.storage.io_properties()).unwrap_or_else(|_| "{}".into())
     }
 
-    /// Load a table: its serialized response (cached per metadata location and mode).
+    /// Load a table: its serialized response (cached per warehouse, metadata location and
+    /// mode; the pointer itself is read from the store every time).
     pub async fn load_table(
         &self,
         wh: &Warehouse,
@@ -319,7 +325,7 @@ impl CatalogService {
             .get_table(wh, namespace, name)
             .await
             .map_err(ApiError::from_table_store)?;
-        let key = (rec.metadata_location.clone(), mode);
+        let key = (wh.id.clone(), rec.metadata_location.clone(), mode);
         if let Some(hit) = self.loads.get(&key) {
             return Ok(hit);
         }
@@ -330,7 +336,7 @@ impl CatalogService {
             SnapshotMode::Refs => refs_only(&md)?,
         };
         let loaded = Arc::new(LoadedTable {
-            etag: etag_of(&rec.metadata_location, mode),
+            etag: etag_of(&wh.id, &rec.metadata_location, mode),
             body: response_body(&rec.metadata_location, &json, Some(&self.table_config(wh))),
             metadata_location: rec.metadata_location.clone(),
         });
