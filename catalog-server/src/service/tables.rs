@@ -120,6 +120,9 @@ pub struct TableChange {
 /// Where a commit's time went.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CommitTiming {
+    /// Waiting for the turn on the tables (this process's queue, then other processes'
+    /// commits through the store's commit lock).
+    pub queued: Duration,
     /// Writing new metadata files.
     pub metadata_write: Duration,
     /// The pointer-swap transaction.
@@ -672,10 +675,19 @@ impl CatalogService {
             .collect();
         stripes.sort_unstable();
         stripes.dedup();
+        let queue_started = Instant::now();
         let mut queued = Vec::with_capacity(stripes.len());
         for i in stripes {
             queued.push(self.commit_queues[i].lock().await);
         }
+        // Then behind other processes' commits to them (replicas on one database; see
+        // `CatalogStore::lock_tables`). Like the queue above, only a matter of taking turns.
+        let tables: Vec<(&[String], &str)> = changes
+            .iter()
+            .map(|ch| (ch.namespace.as_slice(), ch.name.as_str()))
+            .collect();
+        let lock = self.store.lock_tables(wh, &tables).await;
+        timing.queued = queue_started.elapsed();
         let result = loop {
             timing.attempts += 1;
             let mut swaps = Vec::new();
@@ -761,6 +773,9 @@ impl CatalogService {
                 }
             }
         };
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
         drop(queued);
         timing.total = started.elapsed();
         self.metrics.commit_finished(result.is_ok(), &timing);
