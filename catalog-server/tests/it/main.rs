@@ -11,6 +11,7 @@
 //! - `deploy`: the Docker Compose catalog configuration and the README's compose snippet,
 //!   run against moto (no Docker engine needed).
 //! - `rebase`: stale pure appends rebased onto the branch's new head instead of 409.
+//! - `replicas`: two servers on one PostgreSQL database and data directory (always PostgreSQL).
 //! - `store`: the `CatalogStore` contract, called directly (conformance of both stores).
 //!
 //! Every test runs on the database backend `FLOE_TEST_DATABASE` selects (SQLite by default,
@@ -22,6 +23,7 @@ mod deploy;
 mod duckdb_floe;
 mod interop;
 mod rebase;
+mod replicas;
 mod rest_api;
 mod rest_client;
 mod s3;
