@@ -140,6 +140,7 @@ async fn interop_concurrent_appends_race() {
 /// landed.
 #[tokio::test]
 async fn interop_contention_16_appenders_all_land() {
+    let _turn = crate::common::MANY_CLIENTS.lock().await;
     run_scenario(
         "contention",
         &[
@@ -160,6 +161,7 @@ async fn interop_contention_16_appenders_all_land() {
 /// (CommitFailedException) and every acknowledged append is still there, nothing else.
 #[tokio::test]
 async fn interop_contention_16_appenders_without_rebase() {
+    let _turn = crate::common::MANY_CLIENTS.lock().await;
     run_scenario(
         "contention",
         &["--writers", "16", "--rounds", "20", "--rebase", "off"],

@@ -267,6 +267,7 @@ async fn phase_seconds(server: &TestServer) -> String {
 
 /// 16 pyiceberg appender processes, 8 on each replica, 20 appends each, to one table.
 async fn contention_on_two_replicas(rebase: &str) {
+    let _turn = crate::common::MANY_CLIENTS.lock().await;
     let (a, b) = replicas().await;
     let args: Vec<String> = [
         "--writers",
