@@ -8,6 +8,7 @@
 //! - [`store`]: the [`store::CatalogStore`] trait and its SQLite and PostgreSQL
 //!   implementations, chosen by the database URL's scheme.
 //! - [`error`]: the Iceberg error model; [`metrics`]: Prometheus metrics.
+//! - [`fault`]: crash points for tests (feature `fault-injection`, never in release builds).
 //! - [`serve`] / [`Server`]: start a server; [`migrate`]: only migrate the database;
 //!   [`testing`]: a throwaway server (and database) for tests.
 //!
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod fault;
 pub mod metrics;
 pub mod service;
 pub mod store;

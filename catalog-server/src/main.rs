@@ -35,6 +35,19 @@ async fn main() {
             }
         }
     }
+    match catalog_server::fault::arm_from_env() {
+        Ok(None) => {}
+        Ok(Some(f)) => tracing::warn!(
+            point = f.point.name(),
+            nth = f.nth,
+            "fault injection armed: the process aborts when a commit reaches this point"
+        ),
+        Err(e) if catalog_server::fault::ENABLED => {
+            eprintln!("catalog-server: {e}");
+            std::process::exit(2);
+        }
+        Err(e) => tracing::warn!("{e}"),
+    }
     if let Err(e) = catalog_server::serve(config, shutdown_signal()).await {
         eprintln!("catalog-server: {e}");
         std::process::exit(1);

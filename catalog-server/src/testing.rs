@@ -11,6 +11,14 @@
 //!
 //! So the whole suite runs on either backend, unchanged: `FLOE_TEST_DATABASE=postgres://...
 //! cargo test -p catalog-server`.
+//!
+//! Tests that need PostgreSQL whatever the suite's backend (replicas share one PostgreSQL
+//! database) take [`TestDatabase::postgres_required`]: the admin URL from `FLOE_TEST_DATABASE`
+//! when that names PostgreSQL, else [`TEST_POSTGRES_ENV`] (`FLOE_TEST_POSTGRES`), else
+//! [`DEFAULT_TEST_POSTGRES`]; an unreachable server fails the test.
+//!
+//! [`TestServer::start_replica`] starts a second server on another one's database and data
+//! directory: two processes' worth of service state (caches, commit queues) over one catalog.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +31,10 @@ use crate::{Config, Server};
 
 /// The environment variable that picks the tests' database backend.
 pub const TEST_DATABASE_ENV: &str = "FLOE_TEST_DATABASE";
+/// The PostgreSQL admin URL for tests that need PostgreSQL when the suite runs on SQLite.
+pub const TEST_POSTGRES_ENV: &str = "FLOE_TEST_POSTGRES";
+/// The PostgreSQL admin URL used when neither variable names one (what CI machines run).
+pub const DEFAULT_TEST_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A fresh, empty catalog database for one test (see the module documentation).
 #[derive(Debug)]
@@ -55,6 +67,13 @@ impl TestDatabase {
         }
     }
 
+    /// A new PostgreSQL database whatever the suite's backend: through the admin URL of
+    /// [`TEST_DATABASE_ENV`] when it names PostgreSQL, else [`TEST_POSTGRES_ENV`], else
+    /// [`DEFAULT_TEST_POSTGRES`]. Panics (fails the test) when PostgreSQL cannot be reached.
+    pub async fn postgres_required() -> TestDatabase {
+        Self::postgres(&postgres_admin_url()).await
+    }
+
     /// A new SQLite database in its own temporary directory.
     pub fn sqlite() -> TestDatabase {
         let dir = std::env::temp_dir().join(format!("floe-test-db-{}", uuid::Uuid::new_v4()));
@@ -72,9 +91,10 @@ impl TestDatabase {
             .await
             .unwrap_or_else(|e| {
                 panic!(
-                    "{TEST_DATABASE_ENV} names PostgreSQL at {shown}, which cannot be reached: {e}. \
-                     Start it (pg_ctlcluster --skip-systemctl-redirect <version> main start) or \
-                     unset {TEST_DATABASE_ENV} to test on SQLite."
+                    "PostgreSQL at {shown} cannot be reached: {e}. Start it (pg_ctlcluster \
+                     --skip-systemctl-redirect <version> main start), or point \
+                     {TEST_DATABASE_ENV} (the suite's backend) or {TEST_POSTGRES_ENV} (for tests \
+                     that always need PostgreSQL) at a reachable server."
                 )
             });
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
@@ -146,6 +166,18 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The PostgreSQL admin URL for [`TestDatabase::postgres_required`].
+pub fn postgres_admin_url() -> String {
+    let suite = std::env::var(TEST_DATABASE_ENV).unwrap_or_default();
+    if matches!(Backend::of_url(suite.trim()), Ok(Backend::Postgres)) {
+        return suite.trim().to_string();
+    }
+    match std::env::var(TEST_POSTGRES_ENV) {
+        Ok(u) if !u.trim().is_empty() => u.trim().to_string(),
+        _ => DEFAULT_TEST_POSTGRES.to_string(),
+    }
+}
+
 /// `url` with its database (the path) replaced by `database`; the query string stays.
 fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
@@ -166,7 +198,8 @@ fn with_database(url: &str, database: &str) -> String {
 }
 
 /// A running server on 127.0.0.1 with a temporary data directory and its own database
-/// (a [`TestDatabase`]).
+/// (a [`TestDatabase`]), or a replica of another test server (same database, same data
+/// directory, its own process state).
 pub struct TestServer {
     url: String,
     data_dir: PathBuf,
@@ -174,8 +207,10 @@ pub struct TestServer {
     state: SharedState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    // Last: dropped after the server and its pool are gone.
-    _database: TestDatabase,
+    /// Whether dropping this server removes the data directory (not for a replica).
+    owns_data_dir: bool,
+    // Last: dropped after the server and its pool are gone. None for a replica.
+    _database: Option<TestDatabase>,
 }
 
 impl TestServer {
@@ -187,12 +222,42 @@ impl TestServer {
 
     /// Start a server after letting `tweak` adjust the configuration.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_on(TestDatabase::create().await, tweak).await
+    }
+
+    /// Start a server on `database` (which it owns and removes when dropped), in a new
+    /// temporary directory, after letting `tweak` adjust the configuration.
+    pub async fn start_on(database: TestDatabase, tweak: impl FnOnce(&mut Config)) -> TestServer {
         let dir = std::env::temp_dir().join(format!("floe-server-test-{}", uuid::Uuid::new_v4()));
-        let database = TestDatabase::create().await;
         let mut config = Config::with_data_dir(&dir);
         config.listen = ([127, 0, 0, 1], 0).into();
         config.database_url = database.url().to_string();
         tweak(&mut config);
+        Self::launch(config, true, Some(database)).await
+    }
+
+    /// Start another server on this one's database and data directory (so its `default`
+    /// warehouse, and every file, are the same), with its own port, caches and commit
+    /// queues: a replica. It owns neither; drop it before the server it copies.
+    pub async fn start_replica(&self) -> TestServer {
+        self.start_replica_with(|_| {}).await
+    }
+
+    /// [`start_replica`](Self::start_replica) after letting `tweak` adjust the configuration.
+    pub async fn start_replica_with(&self, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config::with_data_dir(&self.data_dir);
+        config.listen = ([127, 0, 0, 1], 0).into();
+        config.database_url = self.database_url.clone();
+        tweak(&mut config);
+        Self::launch(config, false, None).await
+    }
+
+    async fn launch(
+        config: Config,
+        owns_data_dir: bool,
+        database: Option<TestDatabase>,
+    ) -> TestServer {
+        let dir = config.data_dir.clone();
         let database_url = config.database_url.clone();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -246,6 +311,7 @@ impl TestServer {
             state,
             stop: Some(stop_tx),
             thread: Some(thread),
+            owns_data_dir,
             _database: database,
         }
     }
@@ -279,7 +345,9 @@ impl Drop for TestServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if self.owns_data_dir {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
 }
 

@@ -4,6 +4,7 @@
   python rest_scenarios.py duckdb    --uri http://127.0.0.1:PORT [--warehouse default]
   python rest_scenarios.py race      --uri http://127.0.0.1:PORT [--warehouse default] [--rounds 20]
   python rest_scenarios.py contention --uri http://127.0.0.1:PORT [--writers 16] [--rounds 20] [--rebase on|off] [--duckdb]
+                                     [--replica-uri http://127.0.0.1:PORT2 ...]
 
 Every check prints one line: `PASS <scenario>/<step>: <check>` or `FAIL ...` followed by the
 expected and the actual value. Unsupported client features print `NOTE` lines (not failures).
@@ -27,7 +28,9 @@ contention  --writers pyiceberg appender processes (client retries off), --round
             one table: with server-side rebasing on, every append lands; with it off, losers get
             409; either way exactly the acknowledged rows are there, the history is linear with
             strictly increasing sequence numbers, and pyiceberg (and with --duckdb DuckDB) read
-            the same count and id checksum. Prints the share of attempts that landed.
+            the same count and id checksum. Prints the share of attempts that landed. With
+            --replica-uri (other servers on the same catalog database), the writers are spread
+            round-robin over all the servers, and every server must then load the same state.
 """
 
 from __future__ import annotations
@@ -1334,6 +1337,8 @@ def scenario_contention(args) -> int:
     ns = f"c_{run}"
     ident = (ns, "appends")
     writers, rounds = args.writers, args.rounds
+    # Writer w talks to uris[w % len(uris)]: several replicas of one catalog share the writers.
+    uris = [args.uri] + list(args.replica_uri or [])
     results: list[dict[str, Any]] = []
     timing: dict[str, float] = {}
 
@@ -1353,8 +1358,11 @@ def scenario_contention(args) -> int:
         ctx = mp.get_context("spawn")
         barrier = ctx.Barrier(writers + 1)
         out = ctx.Queue()
-        procs = [ctx.Process(target=contention_writer, args=(args.uri, args.warehouse, ident, w, rounds, barrier, out), daemon=True)
+        procs = [ctx.Process(target=contention_writer, args=(uris[w % len(uris)], args.warehouse, ident, w, rounds, barrier, out),
+                             daemon=True)
                  for w in range(writers)]
+        if len(uris) > 1:
+            c.note(f"{writers} writers spread over {len(uris)} servers: {', '.join(uris)}")
         for p in procs:
             p.start()
         barrier.wait(timeout=300)  # every writer has imported pyiceberg and connected
@@ -1381,6 +1389,8 @@ def scenario_contention(args) -> int:
                f"{acked / max(timing['wall'], 1e-9):.2f} commits/s, writers' CPU {cpu:.1f}s")
         if rebase:
             c.equal("every append landed (no losers)", writers * rounds, acked)
+            for w, (i, msg) in [(r["w"], x) for r in results for x in r["conflicts"]][:3]:
+                c.note(f"writer {w} round {i} lost: {msg}")
         else:
             # 16 writers appending to one branch at once cannot all win without rebasing.
             c.check("with rebasing off, losers get CommitFailedException (409)", conflicts > 0 or writers < 4,
@@ -1444,6 +1454,13 @@ def scenario_contention(args) -> int:
         c.equal("every data file's sequence number is the one of the snapshot that added it", [], bad[:10])
         timing["count"] = len(want)
         timing["checksum"] = sum(want)
+        # Every replica serves the same state, right after the last commit.
+        for uri in uris[1:]:
+            other = load_rest_catalog(uri, args.warehouse).load_table(ident)
+            c.equal(f"{uri} loads the same metadata location", tbl.metadata_location, other.metadata_location)
+            c.equal(f"{uri} sees the same snapshots", [s.snapshot_id for s in snaps],
+                    [s.snapshot_id for s in other.metadata.snapshots])
+            c.equal(f"{uri} reads the same row count", len(want), len(other.scan().to_arrow()))
 
     def duckdb_reads() -> None:
         ext_dir = tempfile.mkdtemp(prefix="floe-duckdb-ext-")
@@ -1480,6 +1497,8 @@ def main() -> int:
     ap.add_argument("--rebase", choices=["on", "off"], default="on",
                     help="contention: leave server-side rebasing on, or set floe.commit.rebase-appends=false")
     ap.add_argument("--duckdb", action="store_true", help="contention: DuckDB reads the table afterwards")
+    ap.add_argument("--replica-uri", action="append", default=[],
+                    help="contention: another server on the same catalog (repeatable); writers alternate between servers")
     args = ap.parse_args()
     if args.scenario == "pyiceberg":
         return PyicebergScenario(args).run_all()

@@ -12,6 +12,58 @@
 //!   entries, partitions, health, changes), paged by streaming manifests.
 //! - `ident`: identifier validation and location rules (nothing may land outside its
 //!   warehouse).
+//!
+//! # Replicas: what lives in process memory, and why correctness never depends on it
+//!
+//! Several server processes may serve one catalog from one PostgreSQL database (stateless
+//! replicas). The database holds every pointer; object storage holds every file; a process
+//! keeps only the following, none of which can make it answer with, or commit on top of,
+//! anything but the current state:
+//!
+//! - Table pointers are never cached. Every load, commit attempt, drop, rename and existence
+//!   check reads the table's row in the store first, so a commit through one replica is what
+//!   the next load through any other returns.
+//! - Parsed metadata files (`metadata`) and serialized loadTable bodies (`loads`) are keyed by
+//!   what makes them: the metadata file's location (plus, for bodies, the warehouse id, whose
+//!   storage settings give the body's `config`, and the snapshot mode). They are reached only
+//!   through a pointer just read from the store, and a metadata file never changes once
+//!   written: the server writes each one with a conditional create under a fresh
+//!   `NNNNN-<uuid>` name, and only inserts it into the cache after its pointer swap landed (a
+//!   file of a failed or crashed commit is never cached). The one way to point a table at a
+//!   file the server did not write is registerTable, and the Iceberg rule that files are
+//!   immutable holds there too: a client that rewrote a registered file in place would break
+//!   every reader's caches, not only these. The ETag is a hash of the same key, so every
+//!   replica gives the same tag for the same state, and a tag from before a commit never
+//!   matches after it (no stale 304).
+//! - Warehouses by name (`warehouses`) are trusted for [`WAREHOUSE_TTL`] (5 s); lookups that
+//!   find nothing are not cached, so a warehouse created through one replica is usable through
+//!   every other at once. A stale entry (a warehouse deleted, or deleted and recreated,
+//!   through another replica) cannot misdirect a write: every row below a warehouse is keyed
+//!   by its id, ids are fresh UUIDs never reused, a warehouse's storage settings never change
+//!   under its id, and a deleted warehouse has no namespaces (deletion is refused otherwise),
+//!   so a request through the stale entry finds nothing to read and no namespace to write
+//!   into until the entry expires (a namespace creation that finds its warehouse gone drops
+//!   the entry at once).
+//! - FileIO handles (`io`) are keyed by warehouse id and location: connection state only.
+//! - The per-table commit queue (`commit_queues`) only keeps this process from racing itself
+//!   at the pointer swap, and the store's commit lock (`CatalogStore::lock_tables`: an
+//!   advisory lock per table on PostgreSQL) does the same between replicas; both are about
+//!   taking turns, not about correctness. The swap is a compare-and-set in one database
+//!   transaction (the row must still hold the metadata location the attempt built on), so
+//!   commits that race anyway (a lock not taken in time, a hash collision, a store without
+//!   the lock) still serialize there: the loser re-reads the new head, re-checks the client's
+//!   requirements (rebasing a stale pure append, or answering 409), and retries. Without the
+//!   lock, two replicas appending to one table lost appends to exhausted retries (a replica
+//!   whose queue commits back to back can win every race against the other).
+//!
+//! # Crash safety
+//!
+//! A commit writes its new metadata file completely before the pointer swap, and the swap is
+//! one database transaction; the pointer therefore only ever names complete files. A process
+//! killed before the swap leaves the table on its previous metadata (the new file, if it was
+//! written, is an orphan no pointer names, left for the orphan clean-up); killed after the
+//! swap, the commit has landed though the client got no answer. The `fault` module's crash
+//! points (tests only) make the binary abort at each of these steps.
 
 mod ident;
 mod inspect;
@@ -59,7 +111,8 @@ pub struct CatalogService {
     io: RwLock<HashMap<String, FileIO>>,
     warehouses: RwLock<HashMap<String, (Warehouse, Instant)>>,
     metadata: quick_cache::sync::Cache<String, Arc<TableMetadata>>,
-    loads: quick_cache::sync::Cache<(String, SnapshotMode), Arc<LoadedTable>>,
+    /// Serialized loadTable responses by (warehouse id, metadata location, mode).
+    loads: quick_cache::sync::Cache<(String, String, SnapshotMode), Arc<LoadedTable>>,
     commit_retries: u32,
     /// Commits to one table queue here (striped by table), so that this process does not
     /// race itself at the pointer swap. Only a shortcut: the swap stays the arbiter, so
@@ -220,6 +273,12 @@ impl CatalogService {
             .await
             .map_err(|e| match e {
                 crate::store::StoreError::AlreadyExists(m) => ApiError::already_exists(m),
+                crate::store::StoreError::NotFound(m) => {
+                    // The warehouse is gone (deleted through another replica while this one
+                    // still held it): look it up afresh next time.
+                    self.forget_warehouse(&wh.name);
+                    ApiError::from_namespace_store(crate::store::StoreError::NotFound(m))
+                }
                 other => ApiError::from_namespace_store(other),
             })?;
         Ok(Namespace {

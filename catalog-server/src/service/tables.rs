@@ -35,6 +35,7 @@ use super::{
     validate_namespace,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::fault::{self, FaultPoint};
 use crate::store::{Page, PointerSwap, StoreError, Warehouse};
 
 /// Table properties that name directories a table writes into.
@@ -119,6 +120,9 @@ pub struct TableChange {
 /// Where a commit's time went.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CommitTiming {
+    /// Waiting for the turn on the tables (this process's queue, then other processes'
+    /// commits through the store's commit lock).
+    pub queued: Duration,
     /// Writing new metadata files.
     pub metadata_write: Duration,
     /// The pointer-swap transaction.
@@ -175,8 +179,13 @@ fn response_body(location: &str, metadata_json: &[u8], config: Option<&str>) -> 
     Bytes::from(out)
 }
 
-fn etag_of(location: &str, mode: SnapshotMode) -> String {
+/// The ETag of a loadTable response: a hash of everything the body is made of (the warehouse,
+/// whose storage settings give the `config`; the metadata location, whose file never changes;
+/// the snapshot mode). Every replica computes the same tag for the same state.
+fn etag_of(warehouse_id: &str, location: &str, mode: SnapshotMode) -> String {
     let mut h = sha2::Sha256::new();
+    h.update(warehouse_id.as_bytes());
+    h.update([0]);
     h.update(location.as_bytes());
     h.update(match mode {
         SnapshotMode::All => b"all".as_slice(),
@@ -303,7 +312,8 @@ impl CatalogService {
         serde_json::to_string(&wh.storage.io_properties()).unwrap_or_else(|_| "{}".into())
     }
 
-    /// Load a table: its serialized response (cached per metadata location and mode).
+    /// Load a table: its serialized response (cached per warehouse, metadata location and
+    /// mode; the pointer itself is read from the store every time).
     pub async fn load_table(
         &self,
         wh: &Warehouse,
@@ -318,7 +328,7 @@ impl CatalogService {
             .get_table(wh, namespace, name)
             .await
             .map_err(ApiError::from_table_store)?;
-        let key = (rec.metadata_location.clone(), mode);
+        let key = (wh.id.clone(), rec.metadata_location.clone(), mode);
         if let Some(hit) = self.loads.get(&key) {
             return Ok(hit);
         }
@@ -329,7 +339,7 @@ impl CatalogService {
             SnapshotMode::Refs => refs_only(&md)?,
         };
         let loaded = Arc::new(LoadedTable {
-            etag: etag_of(&rec.metadata_location, mode),
+            etag: etag_of(&wh.id, &rec.metadata_location, mode),
             body: response_body(&rec.metadata_location, &json, Some(&self.table_config(wh))),
             metadata_location: rec.metadata_location.clone(),
         });
@@ -665,10 +675,19 @@ impl CatalogService {
             .collect();
         stripes.sort_unstable();
         stripes.dedup();
+        let queue_started = Instant::now();
         let mut queued = Vec::with_capacity(stripes.len());
         for i in stripes {
             queued.push(self.commit_queues[i].lock().await);
         }
+        // Then behind other processes' commits to them (replicas on one database; see
+        // `CatalogStore::lock_tables`). Like the queue above, only a matter of taking turns.
+        let tables: Vec<(&[String], &str)> = changes
+            .iter()
+            .map(|ch| (ch.namespace.as_slice(), ch.name.as_str()))
+            .collect();
+        let lock = self.store.lock_tables(wh, &tables).await;
+        timing.queued = queue_started.elapsed();
         let result = loop {
             timing.attempts += 1;
             let mut swaps = Vec::new();
@@ -718,6 +737,7 @@ impl CatalogService {
             timing.database += db_started.elapsed();
             match swapped {
                 Ok(()) => {
+                    fault::hit(FaultPoint::AfterPointerSwap);
                     for (loc, md) in pending {
                         if let Some(md) = md {
                             self.metadata.insert(loc, md);
@@ -753,6 +773,9 @@ impl CatalogService {
                 }
             }
         };
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
         drop(queued);
         timing.total = started.elapsed();
         self.metrics.commit_finished(result.is_ok(), &timing);
@@ -901,9 +924,11 @@ impl CatalogService {
         let new_location = metadata_file_location(&md, version);
         let json = Bytes::from(md.to_vec()?);
         let write_started = Instant::now();
+        fault::hit(FaultPoint::BeforeMetadataWrite);
         io.create(&new_location, json.clone())
             .await
             .map_err(|e| ApiError::internal(format!("cannot write {new_location}: {e}")))?;
+        fault::hit(FaultPoint::AfterMetadataWrite);
         timing.metadata_write += write_started.elapsed();
         let swap = PointerSwap {
             namespace: ch.namespace.clone(),

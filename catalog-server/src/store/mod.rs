@@ -396,6 +396,23 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     /// the table whose pointer moved, `AlreadyExists` a create whose name was taken).
     async fn swap_pointers(&self, wh: &Warehouse, swaps: &[PointerSwap]) -> StoreResult<()>;
 
+    /// Queue a commit to these tables behind other processes' commits to any of them, until
+    /// the returned lock is released or dropped, so that replicas on one database take turns
+    /// on a table instead of racing at the swap (a replica can otherwise lose every retry to
+    /// another that commits back to back). For liveness only: [`swap_pointers`] stays the
+    /// arbiter, so a commit without the lock is still correct. `None` when the store has no
+    /// such lock (the default; SQLite serves one process) or could not take it in time; the
+    /// commit then goes ahead without it.
+    ///
+    /// [`swap_pointers`]: CatalogStore::swap_pointers
+    async fn lock_tables(
+        &self,
+        _wh: &Warehouse,
+        _tables: &[(&[String], &str)],
+    ) -> Option<Box<dyn TableLock>> {
+        None
+    }
+
     /// Keep a metrics report a client sent for a table.
     async fn insert_metrics_report(
         &self,
@@ -412,6 +429,15 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
         namespace: &[String],
         name: &str,
     ) -> StoreResult<u64>;
+}
+
+/// A lock taken by [`CatalogStore::lock_tables`]. Dropping it without
+/// [`release`](TableLock::release) still gives it up (less politely: the store closes the
+/// connection that holds it).
+#[async_trait]
+pub trait TableLock: Send {
+    /// Give the lock back.
+    async fn release(self: Box<Self>);
 }
 
 /// The separator between namespace levels in stored names (the REST default, U+001F).

@@ -27,6 +27,21 @@
 //!   are handled the same way (namespace create: `FOR KEY SHARE`; delete: `FOR UPDATE`).
 //!   The schema's foreign keys take the same `KEY SHARE` locks and stay as a backstop.
 //!
+//! # Commit turns across replicas: advisory locks
+//!
+//! [`CatalogStore::lock_tables`] takes a session-level advisory lock per table
+//! (`pg_advisory_lock(COMMIT_LOCK_CLASS, <hash of warehouse, namespace, name>)`, in ascending
+//! key order) on a connection of a small pool of its own, held from before the commit reads
+//! the table until after its swap. Replicas committing to one table thus wait their turn
+//! (PostgreSQL queues the waiters) instead of racing at the swap, where one of them could lose
+//! every retry to another that commits back to back. The lock is only that queue: the swap
+//! above stays the compare-and-swap that decides, a hash collision only makes two tables
+//! share a turn, and a commit that cannot get the lock within `COMMIT_LOCK_TIMEOUT` (or a
+//! lock connection within the acquire timeout) goes ahead without it. The locks live in
+//! their own pool so that a holder, which also needs a connection for its reads and its swap,
+//! can never wait for a connection another holder keeps; a process that dies closes its
+//! connections, and PostgreSQL then drops its locks.
+//!
 //! SERIALIZABLE would give the same guarantees, but by aborting one of two conflicting
 //! transactions after the fact (SQLSTATE 40001): every write would need a retry loop, and a
 //! hot table's commits would turn into aborted transactions instead of short waits. The
@@ -63,10 +78,61 @@ const DEADLOCK_DETECTED: &str = "40P01";
 /// SQLSTATE of a transaction aborted because it could not be serialized.
 const SERIALIZATION_FAILURE: &str = "40001";
 
+/// First key of the two-key advisory locks that queue commits (ASCII "Floe"). sqlx's
+/// migration lock uses the one-key form, whose keys never meet the two-key ones.
+const COMMIT_LOCK_CLASS: i32 = 0x466c_6f65;
+/// How long a commit waits for other processes' commits to its tables before it goes ahead
+/// without the lock (PostgreSQL's `lock_timeout` on the lock connections).
+const COMMIT_LOCK_TIMEOUT: &str = "5s";
+
 /// The PostgreSQL implementation of [`CatalogStore`].
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Connections that hold commit locks (see the module documentation).
+    locks: PgPool,
+}
+
+/// The advisory lock key of a table (the second key; the first is [`COMMIT_LOCK_CLASS`]).
+fn commit_lock_key(wh: &Warehouse, namespace: &[String], name: &str) -> i32 {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(wh.id.as_bytes());
+    h.update([0]);
+    h.update(namespace_key(namespace).as_bytes());
+    h.update([0]);
+    h.update(name.as_bytes());
+    let d = h.finalize();
+    i32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// Commit locks held on one connection of [`PostgresStore::locks`].
+struct PgTableLock {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+}
+
+#[async_trait]
+impl super::TableLock for PgTableLock {
+    async fn release(mut self: Box<Self>) {
+        if let Some(mut conn) = self.conn.take() {
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock_all()")
+                .execute(&mut *conn)
+                .await;
+            if let Err(e) = unlocked {
+                tracing::warn!("cannot release commit locks, closing their connection: {e}");
+                conn.close_on_drop();
+            }
+        }
+    }
+}
+
+impl Drop for PgTableLock {
+    fn drop(&mut self) {
+        // Not released (the commit was cancelled): closing the session drops its locks.
+        if let Some(mut conn) = self.conn.take() {
+            conn.close_on_drop();
+        }
+    }
 }
 
 fn db(e: sqlx::Error) -> StoreError {
@@ -188,13 +254,23 @@ impl PostgresStore {
                 })?
                 .map_err(db)?;
         let _ = first.close().await;
+        let max = settings
+            .max_connections
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS)
+            .max(1);
+        // A quarter as many for commit locks: one per table this process commits to at
+        // the same moment; more such tables wait briefly for a lock connection.
+        let locks = PgPoolOptions::new()
+            .max_connections((max / 4).max(2))
+            .min_connections(0)
+            .acquire_timeout(settings.acquire_timeout)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .connect_lazy_with(
+                opts.clone()
+                    .options([("lock_timeout", COMMIT_LOCK_TIMEOUT)]),
+            );
         let pool = PgPoolOptions::new()
-            .max_connections(
-                settings
-                    .max_connections
-                    .unwrap_or(DEFAULT_MAX_CONNECTIONS)
-                    .max(1),
-            )
+            .max_connections(max)
             .min_connections(0)
             .acquire_timeout(settings.acquire_timeout)
             .idle_timeout(Some(Duration::from_secs(300)))
@@ -205,7 +281,7 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(format!("migrations failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self { pool, locks })
     }
 
     /// The connection pool (for tests and diagnostics).
@@ -740,6 +816,40 @@ impl CatalogStore for PostgresStore {
                 .map_err(classify)?;
         }
         tx.commit().await.map_err(classify)
+    }
+
+    async fn lock_tables(
+        &self,
+        wh: &Warehouse,
+        tables: &[(&[String], &str)],
+    ) -> Option<Box<dyn super::TableLock>> {
+        let mut keys: Vec<i32> = tables
+            .iter()
+            .map(|(ns, name)| commit_lock_key(wh, ns, name))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut conn = match self.locks.acquire().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("no connection for a commit lock, committing without it: {e}");
+                return None;
+            }
+        };
+        for key in keys {
+            let locked = sqlx::query("SELECT pg_advisory_lock($1, $2)")
+                .bind(COMMIT_LOCK_CLASS)
+                .bind(key)
+                .execute(&mut *conn)
+                .await;
+            if let Err(e) = locked {
+                tracing::warn!("commit lock not taken, committing without it: {e}");
+                // Locks taken so far go with the connection.
+                conn.close_on_drop();
+                return None;
+            }
+        }
+        Some(Box::new(PgTableLock { conn: Some(conn) }))
     }
 
     async fn insert_metrics_report(

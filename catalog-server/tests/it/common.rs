@@ -5,6 +5,11 @@ use serde_json::{Value, json};
 
 pub use catalog_server::testing::TestServer;
 
+/// Scenarios that start many client processes (the 16-appender contention runs) take turns:
+/// on a 2-core machine several at once starve every other test (schemathesis ran out of its
+/// time budget when four of them overlapped it).
+pub static MANY_CLIENTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A client with no connection reuse surprises.
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()

@@ -52,25 +52,32 @@ fn scenario_script() -> PathBuf {
 
 /// Start a server, run `rest_scenarios.py <scenario> --uri <url> [extra...]`, assert exit 0.
 async fn run_scenario(scenario: &str, extra: &[&str], with_data_dir: bool) {
+    let server = TestServer::start().await;
+    let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    if with_data_dir {
+        args.push("--warehouse-dir".into());
+        args.push(server.data_dir().display().to_string());
+    }
+    run_scenario_against(scenario, server.url(), &args).await;
+    drop(server);
+}
+
+/// Run `rest_scenarios.py <scenario> --uri <url> [args...]` against a running server, assert
+/// exit 0, and return its stdout.
+pub async fn run_scenario_against(scenario: &str, url: &str, args: &[String]) -> String {
     let python = venv_python();
     let script = scenario_script();
-    let server = TestServer::start().await;
-    let url = server.url().to_string();
-
     let mut cmd = tokio::process::Command::new(&python);
     cmd.arg(&script)
         .arg(scenario)
         .arg("--uri")
-        .arg(&url)
-        .args(extra)
+        .arg(url)
+        .args(args)
         .env("PYTHONUNBUFFERED", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    if with_data_dir {
-        cmd.arg("--warehouse-dir").arg(server.data_dir());
-    }
     let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
@@ -101,7 +108,7 @@ async fn run_scenario(scenario: &str, extra: &[&str], with_data_dir: bool) {
     // Success: show the per-check lines with --nocapture.
     println!("{stdout}");
     println!("{summary}");
-    drop(server);
+    stdout.into_owned()
 }
 
 /// Namespaces, a partitioned table through appends/overwrite/delete/schema and partition
@@ -133,6 +140,7 @@ async fn interop_concurrent_appends_race() {
 /// landed.
 #[tokio::test]
 async fn interop_contention_16_appenders_all_land() {
+    let _turn = crate::common::MANY_CLIENTS.lock().await;
     run_scenario(
         "contention",
         &[
@@ -153,6 +161,7 @@ async fn interop_contention_16_appenders_all_land() {
 /// (CommitFailedException) and every acknowledged append is still there, nothing else.
 #[tokio::test]
 async fn interop_contention_16_appenders_without_rebase() {
+    let _turn = crate::common::MANY_CLIENTS.lock().await;
     run_scenario(
         "contention",
         &["--writers", "16", "--rounds", "20", "--rebase", "off"],

@@ -13,6 +13,9 @@
 //! - `deploy`: the Docker Compose catalog configuration and the README's compose snippet,
 //!   run against moto (no Docker engine needed).
 //! - `rebase`: stale pure appends rebased onto the branch's new head instead of 409.
+//! - `replicas`: two servers on one PostgreSQL database and data directory (always PostgreSQL).
+//! - `crash`: the binary killed at each crash point of a commit (feature `fault-injection`,
+//!   on through this crate's dev-dependency on itself), restarted, read back by pyiceberg.
 //! - `store`: the `CatalogStore` contract, called directly (conformance of both stores).
 //!
 //! Every test runs on the database backend `FLOE_TEST_DATABASE` selects (SQLite by default,
@@ -20,11 +23,13 @@
 //! `catalog_server::testing`.
 
 mod common;
+mod crash;
 mod deploy;
 mod duckdb_floe;
 mod inspect;
 mod interop;
 mod rebase;
+mod replicas;
 mod rest_api;
 mod rest_client;
 mod s3;

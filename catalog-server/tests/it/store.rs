@@ -6,7 +6,8 @@
 //! (create, compare-and-swap, multi-table all-or-nothing, rename, drop), metrics reports,
 //! and races: concurrent swaps on one expected pointer (exactly one wins), concurrent
 //! creates of one name, a namespace drop racing a table create, and multi-table commits
-//! taking their tables in opposite orders.
+//! taking their tables in opposite orders; and the commit locks replicas take turns with
+//! (PostgreSQL; none on SQLite).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -574,4 +575,59 @@ async fn store_multi_table_commits_in_any_order_stay_atomic() {
     let b = store.get_table(&wh, &db, "b").await.unwrap();
     assert_eq!(a.metadata_location, b.metadata_location);
     assert_eq!(a.previous_metadata_location, b.previous_metadata_location);
+}
+
+/// Commit turns across processes (`lock_tables`): on PostgreSQL, a second store (another
+/// replica) waits for the first one's lock on the same table, not on another table, and gets
+/// it when the first releases it or drops it unreleased. SQLite has no such lock (None).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn store_commit_locks_take_turns_per_table_across_processes() {
+    use std::time::Duration;
+    let (db, first) = open().await;
+    let wh = warehouse(first.as_ref()).await;
+    let db_ns = ns(&["db"]);
+    let t: [(&[String], &str); 1] = [(&db_ns, "t")];
+    if db.backend() == store::Backend::Sqlite {
+        assert!(first.lock_tables(&wh, &t).await.is_none());
+        return;
+    }
+    let second = store::open(db.url(), &PoolSettings::default())
+        .await
+        .unwrap();
+    let held = first.lock_tables(&wh, &t).await.expect("first lock");
+
+    // Another table is not held up.
+    let other: [(&[String], &str); 1] = [(&db_ns, "u")];
+    let u = tokio::time::timeout(Duration::from_secs(2), second.lock_tables(&wh, &other))
+        .await
+        .expect("a lock on another table does not wait")
+        .expect("lock on u");
+    u.release().await;
+
+    // The same table waits until the first lock is released.
+    let waiter = {
+        let second = second.clone();
+        let wh = wh.clone();
+        let db_ns = db_ns.clone();
+        tokio::spawn(async move {
+            let t: [(&[String], &str); 1] = [(&db_ns, "t")];
+            second.lock_tables(&wh, &t).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished(), "the second process waits its turn");
+    held.release().await;
+    let got = tokio::time::timeout(Duration::from_secs(2), waiter)
+        .await
+        .expect("the turn passes on release")
+        .unwrap()
+        .expect("second lock");
+
+    // Dropped without release (a cancelled commit): the lock still goes away.
+    drop(got);
+    let again = tokio::time::timeout(Duration::from_secs(3), first.lock_tables(&wh, &t))
+        .await
+        .expect("a dropped lock is given up")
+        .expect("lock again");
+    again.release().await;
 }
