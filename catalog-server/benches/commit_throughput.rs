@@ -251,8 +251,8 @@ struct Outcome {
     p50: Duration,
     p99: Duration,
     max: Duration,
-    /// Mean per commit, ms: metadata_write, database, other.
-    phases: [f64; 3],
+    /// Mean per commit, ms: queue, rebase, metadata_write, database, other.
+    phases: [f64; 5],
     rebases: f64,
     conflicts: f64,
     mean_attempts: f64,
@@ -435,7 +435,13 @@ async fn scenario(committers: usize, tables: usize, appends: usize) -> Outcome {
         p50: percentile(&latencies, 0.50),
         p99: percentile(&latencies, 0.99),
         max: latencies.last().copied().unwrap_or_default(),
-        phases: [phase("metadata_write"), phase("database"), phase("other")],
+        phases: [
+            phase("queue"),
+            phase("rebase"),
+            phase("metadata_write"),
+            phase("database"),
+            phase("other"),
+        ],
         rebases: delta(&m0, &m1, "floe_commit_rebases_total"),
         conflicts: delta(&m0, &m1, "floe_commit_conflicts_total"),
         mean_attempts: attempts_sum / attempts_count,
@@ -563,7 +569,7 @@ fn main() {
     }
     println!();
     println!(
-        "{:<17} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} | {:>7} {:>7} {:>7} {:>7} {:>6} {:>5} | {:>7} {:>7} {:>7}",
+        "{:<17} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} | {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>5} | {:>7} {:>7} {:>7}",
         "scenario",
         "landed",
         "share",
@@ -571,6 +577,8 @@ fn main() {
         "p50 ms",
         "p99 ms",
         "max ms",
+        "queue",
+        "rebase",
         "write",
         "db",
         "other",
@@ -584,7 +592,7 @@ fn main() {
     for o in &outcomes {
         let per = |cpu: f64| cpu * 1000.0 / o.landed.max(1) as f64;
         println!(
-            "{:<17} {:>8} {:>7.1}% {:>9.1} {:>8.1} {:>8.1} {:>8.1} | {:>7.2} {:>7.2} {:>7.2} {:>7} {:>6} {:>5.2} | {:>7.2} {:>7.2} {:>7.2}",
+            "{:<17} {:>8} {:>7.1}% {:>9.1} {:>8.1} {:>8.1} {:>8.1} | {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>7} {:>6} {:>5.2} | {:>7.2} {:>7.2} {:>7.2}",
             o.name,
             format!("{}/{}", o.landed, o.attempts),
             100.0 * o.landed as f64 / o.attempts.max(1) as f64,
@@ -595,6 +603,8 @@ fn main() {
             o.phases[0],
             o.phases[1],
             o.phases[2],
+            o.phases[3],
+            o.phases[4],
             o.rebases,
             o.conflicts,
             o.mean_attempts,
@@ -604,7 +614,9 @@ fn main() {
         );
     }
     println!(
-        "write/db/other: the server's commit phases (floe_commit_phase_seconds), mean ms per commit; \
+        "queue/rebase/write/db/other: the server's commit phases (floe_commit_phase_seconds), \
+         mean ms per commit (queue: waiting for the table's earlier commits; db: the pointer \
+         swap; other: loading and applying); \
          rebased: floe_commit_rebases_total; lost: pointer swaps lost and retried \
          (floe_commit_conflicts_total); att: mean attempts per commit; cli/srv/pg: CPU ms per \
          landed commit of the client threads, the server (rest of this process) and the \

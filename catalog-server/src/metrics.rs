@@ -6,7 +6,9 @@
 //! - `floe_commits_total{outcome}`, `floe_commit_conflicts_total` (races lost and retried
 //!   by the server), `floe_commit_rebases_total` (stale appends rebased onto a moved
 //!   branch), `floe_commit_attempts`, and `floe_commit_phase_seconds{phase}` with
-//!   `metadata_write`, `database` and `other`, so a slow commit shows where its time went.
+//!   `queue` (waiting for the same table's earlier commits in this process), `rebase`
+//!   (rebasing a stale append), `metadata_write`, `database` (the pointer swap) and `other`
+//!   (loading and applying), so a slow commit shows where its time went.
 
 use std::sync::Mutex;
 
@@ -89,7 +91,7 @@ impl Metrics {
         );
         registry.register(
             "floe_commit_phase_seconds",
-            "Commit time by phase: metadata_write, database, other",
+            "Commit time by phase: queue, rebase, metadata_write, database, other",
             phases.clone(),
         );
         Self {
@@ -136,8 +138,12 @@ impl Metrics {
             self.rebases.inc();
         }
         self.attempts.observe(f64::from(t.attempts));
-        let other = t.total.saturating_sub(t.metadata_write + t.database);
+        let other = t
+            .total
+            .saturating_sub(t.queue + t.rebase + t.metadata_write + t.database);
         for (phase, d) in [
+            ("queue", t.queue),
+            ("rebase", t.rebase),
             ("metadata_write", t.metadata_write),
             ("database", t.database),
             ("other", other),

@@ -123,6 +123,10 @@ pub struct CommitTiming {
     pub metadata_write: Duration,
     /// The pointer-swap transaction.
     pub database: Duration,
+    /// Waiting for this process's earlier commits to the same tables (the per-table queue).
+    pub queue: Duration,
+    /// Rebasing stale appends (reading manifests, writing the new manifest list).
+    pub rebase: Duration,
     /// Everything, end to end.
     pub total: Duration,
     /// Attempts made (1 when no race was lost).
@@ -666,9 +670,11 @@ impl CatalogService {
         stripes.sort_unstable();
         stripes.dedup();
         let mut queued = Vec::with_capacity(stripes.len());
+        let queue_started = Instant::now();
         for i in stripes {
             queued.push(self.commit_queues[i].lock().await);
         }
+        timing.queue = queue_started.elapsed();
         let result = loop {
             timing.attempts += 1;
             let mut swaps = Vec::new();
@@ -808,15 +814,17 @@ impl CatalogService {
                 let Some((md, loc)) = base else {
                     return Err(map_commit_error(e, &ident));
                 };
-                let r = match rebase::rebase_append(
+                let rebase_started = Instant::now();
+                let r = rebase::rebase_append(
                     io,
                     wh.storage.location(),
                     md,
                     &ch.requirements,
                     &ch.updates,
                 )
-                .await
-                {
+                .await;
+                timing.rebase += rebase_started.elapsed();
+                let r = match r {
                     Ok(r) => r,
                     Err(reason) => {
                         tracing::debug!(table = %ident, "stale commit not rebased: {reason}");
