@@ -7,8 +7,9 @@
 //!   by the server), `floe_commit_rebases_total` (stale appends rebased onto a moved
 //!   branch), `floe_commit_attempts`, and `floe_commit_phase_seconds{phase}` with
 //!   `queue` (waiting for the turn on the table, behind this process's and other replicas'
-//!   commits to it), `metadata_write`, `database` and `other`, so a slow commit shows where
-//!   its time went.
+//!   commits to it), `rebase` (rebasing a stale append), `metadata_write`, `database` (the
+//!   pointer swap) and `other` (loading and applying), so a slow commit shows where its time
+//!   went.
 
 use std::sync::Mutex;
 
@@ -91,7 +92,7 @@ impl Metrics {
         );
         registry.register(
             "floe_commit_phase_seconds",
-            "Commit time by phase: queue, metadata_write, database, other",
+            "Commit time by phase: queue, rebase, metadata_write, database, other",
             phases.clone(),
         );
         Self {
@@ -140,9 +141,10 @@ impl Metrics {
         self.attempts.observe(f64::from(t.attempts));
         let other = t
             .total
-            .saturating_sub(t.queued + t.metadata_write + t.database);
+            .saturating_sub(t.queue + t.rebase + t.metadata_write + t.database);
         for (phase, d) in [
-            ("queue", t.queued),
+            ("queue", t.queue),
+            ("rebase", t.rebase),
             ("metadata_write", t.metadata_write),
             ("database", t.database),
             ("other", other),

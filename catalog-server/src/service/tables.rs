@@ -120,13 +120,15 @@ pub struct TableChange {
 /// Where a commit's time went.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CommitTiming {
-    /// Waiting for the turn on the tables (this process's queue, then other processes'
-    /// commits through the store's commit lock).
-    pub queued: Duration,
     /// Writing new metadata files.
     pub metadata_write: Duration,
     /// The pointer-swap transaction.
     pub database: Duration,
+    /// Waiting for the turn on the tables (this process's queue, then other processes'
+    /// commits through the store's commit lock).
+    pub queue: Duration,
+    /// Rebasing stale appends (reading manifests, writing the new manifest list).
+    pub rebase: Duration,
     /// Everything, end to end.
     pub total: Duration,
     /// Attempts made (1 when no race was lost).
@@ -675,8 +677,8 @@ impl CatalogService {
             .collect();
         stripes.sort_unstable();
         stripes.dedup();
-        let queue_started = Instant::now();
         let mut queued = Vec::with_capacity(stripes.len());
+        let queue_started = Instant::now();
         for i in stripes {
             queued.push(self.commit_queues[i].lock().await);
         }
@@ -687,7 +689,7 @@ impl CatalogService {
             .map(|ch| (ch.namespace.as_slice(), ch.name.as_str()))
             .collect();
         let lock = self.store.lock_tables(wh, &tables).await;
-        timing.queued = queue_started.elapsed();
+        timing.queue = queue_started.elapsed();
         let result = loop {
             timing.attempts += 1;
             let mut swaps = Vec::new();
@@ -831,15 +833,17 @@ impl CatalogService {
                 let Some((md, loc)) = base else {
                     return Err(map_commit_error(e, &ident));
                 };
-                let r = match rebase::rebase_append(
+                let rebase_started = Instant::now();
+                let r = rebase::rebase_append(
                     io,
                     wh.storage.location(),
                     md,
                     &ch.requirements,
                     &ch.updates,
                 )
-                .await
-                {
+                .await;
+                timing.rebase += rebase_started.elapsed();
+                let r = match r {
                     Ok(r) => r,
                     Err(reason) => {
                         tracing::debug!(table = %ident, "stale commit not rebased: {reason}");
