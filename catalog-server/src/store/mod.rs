@@ -318,6 +318,17 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+impl Page<String> {
+    /// A page from keys fetched with `LIMIT limit + 1`: the extra key only says that another
+    /// page follows, which then starts after the last key kept.
+    pub fn from_overfetched(mut keys: Vec<String>, limit: usize) -> Self {
+        let more = keys.len() > limit;
+        keys.truncate(limit);
+        let next = if more { keys.last().cloned() } else { None };
+        Page { items: keys, next }
+    }
+}
+
 /// Every read and write of the catalog's state.
 #[async_trait]
 pub trait CatalogStore: Send + Sync + std::fmt::Debug {

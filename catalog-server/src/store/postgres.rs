@@ -220,14 +220,6 @@ async fn namespace_exists(conn: &mut PgConnection, wh: Uuid, key: &str) -> Store
     )
 }
 
-fn page_of(names: Vec<String>, limit: usize) -> (Vec<String>, Option<String>) {
-    let mut names = names;
-    let more = names.len() > limit;
-    names.truncate(limit);
-    let next = if more { names.last().cloned() } else { None };
-    (names, next)
-}
-
 impl PostgresStore {
     /// Connect to `url` (`postgres://user[:password]@host[:port]/database`) with `settings`
     /// and run the migrations. Fails when the database does not answer within the acquire
@@ -583,10 +575,10 @@ impl CatalogStore for PostgresStore {
             .map(|r| r.try_get::<String, _>("name"))
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        let (names, next) = page_of(names, limit);
+        let page = Page::from_overfetched(names, limit);
         Ok(Page {
-            items: names.iter().map(|n| namespace_levels(n)).collect(),
-            next,
+            items: page.items.iter().map(|n| namespace_levels(n)).collect(),
+            next: page.next,
         })
     }
 
@@ -728,8 +720,7 @@ impl CatalogStore for PostgresStore {
             .map(|r| r.try_get::<String, _>("name"))
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        let (items, next) = page_of(names, limit);
-        Ok(Page { items, next })
+        Ok(Page::from_overfetched(names, limit))
     }
 
     async fn drop_table(

@@ -313,17 +313,15 @@ impl CatalogStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        let mut names: Vec<String> = rows
+        let names: Vec<String> = rows
             .iter()
             .map(|r| r.try_get::<String, _>("name"))
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        let more = names.len() > limit;
-        names.truncate(limit);
-        let next = if more { names.last().cloned() } else { None };
+        let page = Page::from_overfetched(names, limit);
         Ok(Page {
-            items: names.iter().map(|n| namespace_levels(n)).collect(),
-            next,
+            items: page.items.iter().map(|n| namespace_levels(n)).collect(),
+            next: page.next,
         })
     }
 
@@ -468,15 +466,12 @@ impl CatalogStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        let mut names: Vec<String> = rows
+        let names: Vec<String> = rows
             .iter()
             .map(|r| r.try_get::<String, _>("name"))
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        let more = names.len() > limit;
-        names.truncate(limit);
-        let next = if more { names.last().cloned() } else { None };
-        Ok(Page { items: names, next })
+        Ok(Page::from_overfetched(names, limit))
     }
 
     async fn drop_table(
