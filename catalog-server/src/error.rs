@@ -93,6 +93,17 @@ impl ApiError {
         }
     }
 
+    /// Map a store error about a warehouse.
+    pub fn from_warehouse_store(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => Self::no_such_warehouse(m),
+            StoreError::NotEmpty(m) => {
+                Self::new(StatusCode::CONFLICT, "WarehouseNotEmptyException", m)
+            }
+            other => other.into(),
+        }
+    }
+
     /// Map a store error about a table.
     pub fn from_table_store(e: StoreError) -> Self {
         match e {

@@ -204,15 +204,7 @@ impl CatalogService {
     pub async fn delete_warehouse(&self, name: &str) -> ApiResult<()> {
         let r = self.store.delete_warehouse(name).await;
         self.forget_warehouse(name);
-        r.map_err(|e| match e {
-            crate::store::StoreError::NotFound(m) => ApiError::no_such_warehouse(m),
-            crate::store::StoreError::NotEmpty(m) => ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "WarehouseNotEmptyException",
-                m,
-            ),
-            other => other.into(),
-        })
+        r.map_err(ApiError::from_warehouse_store)
     }
 
     fn forget_warehouse(&self, name: &str) {
@@ -229,10 +221,11 @@ impl CatalogService {
         {
             return Ok(wh.clone());
         }
-        let wh = self.store.get_warehouse(name).await.map_err(|e| match e {
-            crate::store::StoreError::NotFound(m) => ApiError::no_such_warehouse(m),
-            other => other.into(),
-        })?;
+        let wh = self
+            .store
+            .get_warehouse(name)
+            .await
+            .map_err(ApiError::from_warehouse_store)?;
         if let Ok(mut w) = self.warehouses.write() {
             w.insert(name.to_string(), (wh.clone(), Instant::now()));
         }
@@ -376,21 +369,18 @@ fn decode_page_token(token: Option<&str>) -> ApiResult<Option<String>> {
     }
 }
 
-fn encode_page<T>(p: Page<T>) -> Page<T> {
+/// The page with its `next` key turned into an opaque page token.
+pub(crate) fn encode_page<T>(p: Page<T>) -> Page<T> {
     Page {
         items: p.items,
         next: p.next.map(hex::encode),
     }
 }
 
-/// Tables listing with the same page token rules as namespaces.
+/// The store position and page size a listing request asks for.
 pub(crate) fn page_args(
     page_token: Option<&str>,
     page_size: Option<usize>,
 ) -> ApiResult<(Option<String>, usize)> {
     Ok((decode_page_token(page_token)?, page_limit(page_size)?))
-}
-
-pub(crate) fn encode_table_page(p: Page<String>) -> Page<String> {
-    encode_page(p)
 }

@@ -31,8 +31,7 @@ use table_format::spec::{
 use super::ident::{default_table_location, within};
 use super::rebase;
 use super::{
-    CatalogService, encode_table_page, page_args, validate_location, validate_name,
-    validate_namespace,
+    CatalogService, encode_page, page_args, validate_location, validate_name, validate_namespace,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::fault::{self, FaultPoint};
@@ -378,7 +377,7 @@ impl CatalogService {
         self.store
             .list_tables(wh, namespace, after.as_deref(), limit)
             .await
-            .map(encode_table_page)
+            .map(encode_page)
             .map_err(ApiError::from_namespace_store)
     }
 
