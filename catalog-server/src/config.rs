@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+use crate::auth::AuthMode;
 use crate::store::{DEFAULT_ACQUIRE_TIMEOUT, PoolSettings, StorageConfig};
 
 /// Default listen address.
@@ -65,15 +66,53 @@ pub struct Args {
     /// Log filter (tracing EnvFilter syntax) [default: info]
     #[arg(long, env = "FLOE_LOG", global = true)]
     pub log: Option<String>,
+    /// Authentication: `none` (every request acts as root; loopback addresses only) or
+    /// `oauth2` (bearer tokens from /v1/oauth/tokens) [default: none]
+    #[arg(long, env = "FLOE_AUTH", global = true, value_enum)]
+    pub auth: Option<AuthMode>,
+    /// The root principal's client id (with `--auth oauth2`; generated and printed once at
+    /// the first start when unset)
+    #[arg(
+        long,
+        env = "FLOE_ROOT_CLIENT_ID",
+        global = true,
+        hide_env_values = true
+    )]
+    pub root_client_id: Option<String>,
+    /// The root principal's client secret (prefer the environment variable to the flag)
+    #[arg(
+        long,
+        env = "FLOE_ROOT_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub root_client_secret: Option<String>,
+    /// Lifetime of issued tokens, in seconds [default: 3600]
+    #[arg(long, env = "FLOE_TOKEN_TTL_SECS", global = true)]
+    pub token_ttl_secs: Option<u64>,
+    /// Also accept tokens from this OIDC issuer (its `iss`)
+    #[arg(long, env = "FLOE_OIDC_ISSUER", global = true)]
+    pub oidc_issuer: Option<String>,
+    /// The OIDC issuer's keys: a JWKS file path or an http(s) URL
+    #[arg(long, env = "FLOE_OIDC_JWKS", global = true)]
+    pub oidc_jwks: Option<String>,
+    /// The audience OIDC tokens must name (unchecked when unset)
+    #[arg(long, env = "FLOE_OIDC_AUDIENCE", global = true)]
+    pub oidc_audience: Option<String>,
+    /// The OIDC claim holding the principal's name [default: sub]
+    #[arg(long, env = "FLOE_OIDC_PRINCIPAL_CLAIM", global = true)]
+    pub oidc_principal_claim: Option<String>,
 }
 
 /// The binary's commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Serve the catalog (also what runs when no command is given)
     Serve,
     /// Bring the catalog database to the newest schema, then exit (serving does this too)
     Migrate,
+    /// Administer a running catalog over its HTTP API: principals and grants
+    Admin(Box<crate::admin::AdminArgs>),
 }
 
 /// The TOML file's settings (all optional).
@@ -98,6 +137,18 @@ pub struct FileConfig {
     pub commit_retries: Option<u32>,
     /// See [`Args::log`].
     pub log: Option<String>,
+    /// See [`Args::auth`].
+    pub auth: Option<AuthMode>,
+    /// See [`Args::token_ttl_secs`].
+    pub token_ttl_secs: Option<u64>,
+    /// See [`Args::oidc_issuer`].
+    pub oidc_issuer: Option<String>,
+    /// See [`Args::oidc_jwks`].
+    pub oidc_jwks: Option<String>,
+    /// See [`Args::oidc_audience`].
+    pub oidc_audience: Option<String>,
+    /// See [`Args::oidc_principal_claim`].
+    pub oidc_principal_claim: Option<String>,
     /// Warehouses to create at start when missing (`[[warehouses]]` tables).
     #[serde(default)]
     pub warehouses: Vec<WarehouseConfig>,
@@ -154,6 +205,27 @@ pub struct Config {
     pub log: String,
     /// Warehouses created at start when missing.
     pub warehouses: Vec<WarehouseConfig>,
+    /// Authentication mode.
+    pub auth: AuthMode,
+    /// Root credentials from the environment (client id, secret), if given.
+    pub root_credentials: Option<(String, String)>,
+    /// Lifetime of issued tokens.
+    pub token_ttl: Duration,
+    /// An external OIDC issuer whose tokens are accepted.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// An external OIDC issuer (see [`Args::oidc_issuer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcConfig {
+    /// The tokens' `iss`.
+    pub issuer: String,
+    /// JWKS file path or URL.
+    pub jwks: String,
+    /// Required audience, if any.
+    pub audience: Option<String>,
+    /// The claim naming the principal.
+    pub principal_claim: String,
 }
 
 impl Config {
@@ -173,6 +245,10 @@ impl Config {
             commit_retries: 8,
             log: "info".into(),
             warehouses: Vec::new(),
+            auth: AuthMode::None,
+            root_credentials: None,
+            token_ttl: Duration::from_secs(3600),
+            oidc: None,
         }
     }
 
@@ -222,6 +298,39 @@ impl Config {
         if let Some(l) = args.log.or(file.log) {
             c.log = l;
         }
+        if let Some(a) = args.auth.or(file.auth) {
+            c.auth = a;
+        }
+        c.root_credentials = match (args.root_client_id, args.root_client_secret) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Some((id, secret)),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    "set both FLOE_ROOT_CLIENT_ID and FLOE_ROOT_CLIENT_SECRET, or neither".into(),
+                );
+            }
+        };
+        if let Some(t) = args.token_ttl_secs.or(file.token_ttl_secs) {
+            if t == 0 {
+                return Err("token-ttl-secs must be at least 1".into());
+            }
+            c.token_ttl = Duration::from_secs(t);
+        }
+        let issuer = args.oidc_issuer.or(file.oidc_issuer);
+        let jwks = args.oidc_jwks.or(file.oidc_jwks);
+        c.oidc = match (issuer, jwks) {
+            (Some(issuer), Some(jwks)) => Some(OidcConfig {
+                issuer,
+                jwks,
+                audience: args.oidc_audience.or(file.oidc_audience),
+                principal_claim: args
+                    .oidc_principal_claim
+                    .or(file.oidc_principal_claim)
+                    .unwrap_or_else(|| "sub".into()),
+            }),
+            (None, None) => None,
+            _ => return Err("set both oidc-issuer and oidc-jwks, or neither".into()),
+        };
         let mut names = std::collections::HashSet::new();
         for w in &file.warehouses {
             if !names.insert(w.name.as_str()) {
@@ -265,6 +374,7 @@ mod tests {
     fn no_command_serves_and_migrate_takes_settings_after_it() {
         let args = Args::try_parse_from(["catalog-server"]).unwrap();
         assert_eq!(args.command, None);
+        assert_eq!(Config::resolve(args).unwrap().auth, AuthMode::None);
         let args =
             Args::try_parse_from(["catalog-server", "serve", "--listen", "127.0.0.1:1"]).unwrap();
         assert_eq!(args.command, Some(Command::Serve));

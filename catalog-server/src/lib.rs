@@ -2,6 +2,8 @@
 //!
 //! - [`config`]: flags, `FLOE_*` environment and TOML file, resolved into [`Config`]; the
 //!   binary's commands (serve, `migrate`).
+//! - [`auth`]: principals' tokens, privileges and grants, the audit log; [`admin`]: the
+//!   `admin` command, a client of the management API.
 //! - [`api`]: axum routers and thin handlers (Iceberg REST, `/management/v1`, operations).
 //! - [`service`]: the catalog logic: warehouses, namespaces, tables, commits through
 //!   table-format's metadata builder.
@@ -14,7 +16,9 @@
 //!
 //! Data flows one way: HTTP → api → service → (store, table-format) → object storage.
 
+pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod fault;
@@ -85,8 +89,13 @@ impl Server {
                 Err(e) => return Err(format!("cannot create the default warehouse: {e}")),
             }
         }
+        let access = open_access(&config, store.clone()).await?;
         Ok(Self {
-            state: Arc::new(AppState { service, config }),
+            state: Arc::new(AppState {
+                service,
+                access,
+                config,
+            }),
         })
     }
 
@@ -107,6 +116,43 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await
     }
+}
+
+/// Access control for the configured mode. With `oauth2`: the signing keys, the OIDC issuer's
+/// keys when configured, and the root principal (generated credentials are printed once, on
+/// stdout, never logged).
+async fn open_access(
+    config: &Config,
+    store: Arc<dyn CatalogStore>,
+) -> Result<auth::AccessControl, String> {
+    let oidc = match &config.oidc {
+        Some(o) if config.auth == auth::AuthMode::Oauth2 => Some(
+            auth::Oidc::open(
+                o.issuer.clone(),
+                o.jwks.clone(),
+                o.audience.clone(),
+                o.principal_claim.clone(),
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    let ttl = chrono::Duration::from_std(config.token_ttl)
+        .map_err(|e| format!("invalid token TTL: {e}"))?;
+    let access = auth::AccessControl::new(store, config.auth, ttl, oidc).await?;
+    if config.auth == auth::AuthMode::Oauth2 {
+        let creds = config
+            .root_credentials
+            .as_ref()
+            .map(|(id, secret)| (id.as_str(), secret.as_str()));
+        if let Some((id, secret)) = access.ensure_root(creds).await? {
+            println!(
+                "floe catalog-server: created the root principal; its credentials are shown \
+                 only now:\n  client id:     {id}\n  client secret: {secret}"
+            );
+        }
+    }
+    Ok(access)
 }
 
 /// Create each configured warehouse the catalog does not have yet (through the same checks as
@@ -170,6 +216,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let listen = config.listen;
+    if config.auth == auth::AuthMode::None && !listen.ip().is_loopback() {
+        return Err(format!(
+            "refusing to listen on {listen} without authentication: anyone who can reach it \
+             would act as the root principal. Start with --auth oauth2 (FLOE_AUTH=oauth2, root \
+             credentials in FLOE_ROOT_CLIENT_ID / FLOE_ROOT_CLIENT_SECRET), or listen on a \
+             loopback address such as 127.0.0.1"
+        ));
+    }
     let server = Server::new(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -9,7 +9,19 @@ use catalog_server::config::{Args, Command, Config};
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let command = args.command.unwrap_or(Command::Serve);
+    let command = args.command.clone().unwrap_or(Command::Serve);
+    if let Command::Admin(admin) = &command {
+        match catalog_server::admin::run(admin).await {
+            Ok(out) => {
+                println!("{out}");
+                return;
+            }
+            Err(e) => {
+                eprintln!("catalog-server admin: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     let config = match Config::resolve(args) {
         Ok(c) => c,
         Err(e) => {

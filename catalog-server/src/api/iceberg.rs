@@ -14,11 +14,13 @@ use serde_json::json;
 use table_format::spec::{TableRequirement, TableUpdate};
 
 use super::{JsonBody, Params, QueryMap, SharedState, json_bytes, split_namespace};
+use crate::auth::{Caller, Privilege, Target};
 use crate::error::{ApiError, ApiResult};
 use crate::service::{
     CreateTableRequest, DEFAULT_WAREHOUSE, RegisterTableRequest, SnapshotMode, TableChange,
 };
-use crate::store::Warehouse;
+use crate::store::access::Securable;
+use crate::store::{Warehouse, namespace_key};
 
 /// The endpoints `/v1/config` advertises: exactly what this server serves.
 pub const ENDPOINTS: &[&str] = &[
@@ -90,9 +92,14 @@ async fn warehouse(state: &SharedState, p: &Params) -> ApiResult<Warehouse> {
     state.service.warehouse(p.get("prefix")?).await
 }
 
-async fn config(State(state): State<SharedState>, q: QueryMap) -> ApiResult<Response> {
+async fn config(
+    State(state): State<SharedState>,
+    caller: Caller,
+    q: QueryMap,
+) -> ApiResult<Response> {
     let name = q.get("warehouse").unwrap_or(DEFAULT_WAREHOUSE);
     let wh = state.service.warehouse(name).await?;
+    state.access.require_reach(&caller, &wh).await?;
     let defaults: BTreeMap<String, String> = wh.storage.io_properties();
     Ok(axum::Json(json!({
         "defaults": defaults,
@@ -111,10 +118,16 @@ struct CreateNamespaceRequest {
 
 async fn create_namespace(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     JsonBody(req): JsonBody<CreateNamespaceRequest>,
 ) -> ApiResult<Response> {
     let wh = warehouse(&state, &p).await?;
+    let parent = &req.namespace[..req.namespace.len().saturating_sub(1)];
+    state
+        .access
+        .require(&caller, &wh, Target::container(parent), Privilege::Create)
+        .await?;
     let ns = state
         .service
         .create_namespace(&wh, &req.namespace, req.properties.unwrap_or_default())
@@ -124,33 +137,86 @@ async fn create_namespace(
 
 async fn list_namespaces(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     q: QueryMap,
 ) -> ApiResult<Response> {
     let wh = warehouse(&state, &p).await?;
     let parent = q.get("parent").map(split_namespace).unwrap_or_default();
+    if parent.is_empty() {
+        state.access.require_reach(&caller, &wh).await?;
+    } else {
+        state
+            .access
+            .require(&caller, &wh, Target::Namespace(&parent), Privilege::Usage)
+            .await?;
+    }
     let page = state
         .service
         .list_namespaces(&wh, &parent, q.get("pageToken"), q.page_size()?)
         .await?;
-    Ok(axum::Json(json!({"namespaces": page.items, "next-page-token": page.next})).into_response())
+    let visible = state
+        .access
+        .visible_namespaces(&caller, &wh, &parent, page.items)
+        .await?;
+    Ok(axum::Json(json!({"namespaces": visible, "next-page-token": page.next})).into_response())
 }
 
-async fn load_namespace(State(state): State<SharedState>, p: Params) -> ApiResult<Response> {
+async fn load_namespace(
+    State(state): State<SharedState>,
+    caller: Caller,
+    p: Params,
+) -> ApiResult<Response> {
     let wh = warehouse(&state, &p).await?;
-    let ns = state.service.load_namespace(&wh, &p.namespace()?).await?;
+    let levels = p.namespace()?;
+    state
+        .access
+        .require(&caller, &wh, Target::Namespace(&levels), Privilege::Usage)
+        .await?;
+    let ns = state.service.load_namespace(&wh, &levels).await?;
     Ok(axum::Json(json!({"namespace": ns.levels, "properties": ns.properties})).into_response())
 }
 
-async fn namespace_exists(State(state): State<SharedState>, p: Params) -> ApiResult<StatusCode> {
+async fn namespace_exists(
+    State(state): State<SharedState>,
+    caller: Caller,
+    p: Params,
+) -> ApiResult<StatusCode> {
     let wh = warehouse(&state, &p).await?;
-    state.service.load_namespace(&wh, &p.namespace()?).await?;
+    let levels = p.namespace()?;
+    state
+        .access
+        .require(&caller, &wh, Target::Namespace(&levels), Privilege::Usage)
+        .await?;
+    state.service.load_namespace(&wh, &levels).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn drop_namespace(State(state): State<SharedState>, p: Params) -> ApiResult<StatusCode> {
+async fn drop_namespace(
+    State(state): State<SharedState>,
+    caller: Caller,
+    p: Params,
+) -> ApiResult<StatusCode> {
     let wh = warehouse(&state, &p).await?;
-    state.service.drop_namespace(&wh, &p.namespace()?).await?;
+    let levels = p.namespace()?;
+    state
+        .access
+        .require(&caller, &wh, Target::Namespace(&levels), Privilege::Manage)
+        .await?;
+    state.service.drop_namespace(&wh, &levels).await?;
+    state
+        .access
+        .forget(&wh, Securable::Namespace(namespace_key(&levels)))
+        .await;
+    state
+        .access
+        .audit(
+            &caller,
+            "namespace.drop",
+            &Target::Namespace(&levels).audit_name(&wh),
+            json!({}),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -164,10 +230,20 @@ struct UpdatePropertiesRequest {
 
 async fn update_properties(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     JsonBody(req): JsonBody<UpdatePropertiesRequest>,
 ) -> ApiResult<Response> {
     let wh = warehouse(&state, &p).await?;
+    state
+        .access
+        .require(
+            &caller,
+            &wh,
+            Target::Namespace(&p.namespace()?),
+            Privilege::Modify,
+        )
+        .await?;
     let r = state
         .service
         .update_namespace_properties(
@@ -182,11 +258,16 @@ async fn update_properties(
 
 async fn list_tables(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     q: QueryMap,
 ) -> ApiResult<Response> {
     let wh = warehouse(&state, &p).await?;
     let ns = p.namespace()?;
+    state
+        .access
+        .require(&caller, &wh, Target::Namespace(&ns), Privilege::Usage)
+        .await?;
     let page = state
         .service
         .list_tables(&wh, &ns, q.get("pageToken"), q.page_size()?)
@@ -204,27 +285,53 @@ async fn list_tables(
 
 async fn create_table(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     JsonBody(req): JsonBody<CreateTableRequest>,
 ) -> ApiResult<Response> {
     let wh = warehouse(&state, &p).await?;
-    let body = state
-        .service
-        .create_table(&wh, &p.namespace()?, req)
+    let ns = p.namespace()?;
+    state
+        .access
+        .require(&caller, &wh, Target::Namespace(&ns), Privilege::Create)
         .await?;
+    let name = req.name.clone();
+    let body = state.service.create_table(&wh, &ns, req).await?;
+    state
+        .access
+        .audit(
+            &caller,
+            "table.create",
+            &Target::Table(&ns, &name, None).audit_name(&wh),
+            json!({}),
+        )
+        .await;
     Ok(json_bytes(body))
 }
 
 async fn register_table(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     JsonBody(req): JsonBody<RegisterTableRequest>,
 ) -> ApiResult<Response> {
     let wh = warehouse(&state, &p).await?;
-    let body = state
-        .service
-        .register_table(&wh, &p.namespace()?, req)
+    let ns = p.namespace()?;
+    state
+        .access
+        .require(&caller, &wh, Target::Namespace(&ns), Privilege::Manage)
         .await?;
+    let name = req.name.clone();
+    let body = state.service.register_table(&wh, &ns, req).await?;
+    state
+        .access
+        .audit(
+            &caller,
+            "table.register",
+            &Target::Table(&ns, &name, None).audit_name(&wh),
+            json!({}),
+        )
+        .await;
     Ok(json_bytes(body))
 }
 
@@ -250,16 +357,19 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 
 async fn load_table(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     q: QueryMap,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let wh = warehouse(&state, &p).await?;
     let mode = snapshot_mode(&q)?;
-    let loaded = state
-        .service
-        .load_table(&wh, &p.namespace()?, p.get("table")?, mode)
+    let (ns, name) = (p.namespace()?, p.get("table")?);
+    state
+        .access
+        .require_table(&caller, &wh, &ns, name, Privilege::Select)
         .await?;
+    let loaded = state.service.load_table(&wh, &ns, name, mode).await?;
     let etag = HeaderValue::from_str(&loaded.etag)
         .map_err(|e| ApiError::internal(format!("bad etag: {e}")))?;
     let mut resp = if etag_matches(&headers, &loaded.etag) {
@@ -271,10 +381,18 @@ async fn load_table(
     Ok(resp)
 }
 
-async fn table_exists(State(state): State<SharedState>, p: Params) -> ApiResult<StatusCode> {
+async fn table_exists(
+    State(state): State<SharedState>,
+    caller: Caller,
+    p: Params,
+) -> ApiResult<StatusCode> {
     let wh = warehouse(&state, &p).await?;
     let ns = p.namespace()?;
     let name = p.get("table")?;
+    state
+        .access
+        .require_table(&caller, &wh, &ns, name, Privilege::Usage)
+        .await?;
     if state.service.table_exists(&wh, &ns, name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -298,15 +416,28 @@ fn parse_purge(q: &QueryMap) -> ApiResult<bool> {
 
 async fn drop_table(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     q: QueryMap,
 ) -> ApiResult<StatusCode> {
     let wh = warehouse(&state, &p).await?;
     let purge = parse_purge(&q)?;
+    let (ns, name) = (p.namespace()?, p.get("table")?);
     state
-        .service
-        .drop_table(&wh, &p.namespace()?, p.get("table")?, purge)
+        .access
+        .require_table(&caller, &wh, &ns, name, Privilege::Manage)
         .await?;
+    let uuid = state.service.drop_table(&wh, &ns, name, purge).await?;
+    state.access.forget(&wh, Securable::Table(uuid)).await;
+    state
+        .access
+        .audit(
+            &caller,
+            "table.drop",
+            &Target::Table(&ns, name, None).audit_name(&wh),
+            json!({"purge": purge}),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -326,12 +457,17 @@ struct CommitTableRequest {
 
 async fn commit_table(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     JsonBody(req): JsonBody<CommitTableRequest>,
 ) -> ApiResult<Response> {
     let wh = warehouse(&state, &p).await?;
     let namespace = p.namespace()?;
     let name = p.get("table")?.to_string();
+    state
+        .access
+        .require_table(&caller, &wh, &namespace, &name, Privilege::Modify)
+        .await?;
     if let Some(id) = &req.identifier
         && (id.namespace != namespace || id.name != name)
     {
@@ -342,18 +478,21 @@ async fn commit_table(
             namespace.join(".")
         )));
     }
+    let target = Target::Table(&namespace, &name, None).audit_name(&wh);
+    let detail = commit_detail(&req.updates);
     let (mut outcomes, _) = state
         .service
         .commit(
             &wh,
             vec![TableChange {
-                namespace,
-                name,
+                namespace: namespace.clone(),
+                name: name.clone(),
                 requirements: req.requirements,
                 updates: req.updates,
             }],
         )
         .await?;
+    state.access.audit(&caller, "commit", &target, detail).await;
     let outcome = outcomes
         .pop()
         .ok_or_else(|| ApiError::internal("a commit produced no outcome"))?;
@@ -375,10 +514,23 @@ struct TransactionChange {
 
 async fn commit_transaction(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     JsonBody(req): JsonBody<TransactionRequest>,
 ) -> ApiResult<StatusCode> {
     let wh = warehouse(&state, &p).await?;
+    let mut audits = Vec::with_capacity(req.table_changes.len());
+    for c in &req.table_changes {
+        let id = &c.identifier;
+        state
+            .access
+            .require_table(&caller, &wh, &id.namespace, &id.name, Privilege::Modify)
+            .await?;
+        audits.push((
+            Target::Table(&id.namespace, &id.name, None).audit_name(&wh),
+            commit_detail(&c.updates),
+        ));
+    }
     let changes = req
         .table_changes
         .into_iter()
@@ -390,6 +542,9 @@ async fn commit_transaction(
         })
         .collect();
     state.service.commit(&wh, changes).await?;
+    for (target, detail) in audits {
+        state.access.audit(&caller, "commit", &target, detail).await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -401,10 +556,27 @@ struct RenameRequest {
 
 async fn rename_table(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     JsonBody(req): JsonBody<RenameRequest>,
 ) -> ApiResult<StatusCode> {
     let wh = warehouse(&state, &p).await?;
+    let (src, dst) = (&req.source, &req.destination);
+    state
+        .access
+        .require_table(&caller, &wh, &src.namespace, &src.name, Privilege::Manage)
+        .await?;
+    if dst.namespace != src.namespace {
+        state
+            .access
+            .require(
+                &caller,
+                &wh,
+                Target::Namespace(&dst.namespace),
+                Privilege::Create,
+            )
+            .await?;
+    }
     state
         .service
         .rename_table(
@@ -413,15 +585,35 @@ async fn rename_table(
             (&req.destination.namespace, &req.destination.name),
         )
         .await?;
+    state
+        .access
+        .audit(
+            &caller,
+            "table.rename",
+            &Target::Table(&src.namespace, &src.name, None).audit_name(&wh),
+            json!({"to": Target::Table(&dst.namespace, &dst.name, None).audit_name(&wh)}),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn report_metrics(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     JsonBody(report): JsonBody<serde_json::Value>,
 ) -> ApiResult<StatusCode> {
     let wh = warehouse(&state, &p).await?;
+    state
+        .access
+        .require_table(
+            &caller,
+            &wh,
+            &p.namespace()?,
+            p.get("table")?,
+            Privilege::Select,
+        )
+        .await?;
     state
         .service
         .report_metrics(&wh, &p.namespace()?, p.get("table")?, report)
@@ -429,11 +621,35 @@ async fn report_metrics(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn credentials(State(state): State<SharedState>, p: Params) -> ApiResult<Response> {
+async fn credentials(
+    State(state): State<SharedState>,
+    caller: Caller,
+    p: Params,
+) -> ApiResult<Response> {
     let wh = warehouse(&state, &p).await?;
+    state
+        .access
+        .require_table(
+            &caller,
+            &wh,
+            &p.namespace()?,
+            p.get("table")?,
+            Privilege::Select,
+        )
+        .await?;
     let v = state
         .service
         .table_credentials(&wh, &p.namespace()?, p.get("table")?)
         .await?;
     Ok(axum::Json(v).into_response())
+}
+
+/// What the audit log keeps of a commit: the kinds of its updates, in order.
+fn commit_detail(updates: &[TableUpdate]) -> serde_json::Value {
+    let actions: Vec<serde_json::Value> = updates
+        .iter()
+        .filter_map(|u| serde_json::to_value(u).ok())
+        .filter_map(|v| v.get("action").cloned())
+        .collect();
+    json!({"updates": actions})
 }

@@ -14,6 +14,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::{Params, QueryMap, SharedState};
+use crate::auth::{Caller, Privilege};
 use crate::error::{ApiError, ApiResult};
 use crate::service::{
     DEFAULT_INSPECT_PAGE, InspectKind, InspectPage, InspectRequest, MAX_INSPECT_PAGE,
@@ -111,6 +112,7 @@ fn request(kind: InspectKind, q: &QueryMap) -> ApiResult<InspectRequest> {
 
 async fn inspect(
     State(state): State<SharedState>,
+    caller: Caller,
     p: Params,
     q: QueryMap,
     headers: HeaderMap,
@@ -130,10 +132,12 @@ async fn inspect(
     let format = format_of(&headers)?;
     let req = request(kind, &q)?;
     let wh = state.service.warehouse(p.get("warehouse")?).await?;
-    let page = state
-        .service
-        .inspect(&wh, &p.namespace()?, p.get("table")?, req)
+    let (ns, name) = (p.namespace()?, p.get("table")?);
+    state
+        .access
+        .require_table(&caller, &wh, &ns, name, Privilege::Select)
         .await?;
+    let page = state.service.inspect(&wh, &ns, name, req).await?;
     match format {
         Format::Json => Ok(axum::Json(json!({
             "rows": page.rows,

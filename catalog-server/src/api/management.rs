@@ -1,4 +1,5 @@
-//! Floe's management API: warehouses (`/management/v1/warehouses`).
+//! Floe's management API: warehouses (`/management/v1/warehouses`). Creating and deleting
+//! them is the root principal's; others see the warehouses they hold a grant in.
 
 use axum::Router;
 use axum::extract::State;
@@ -9,6 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{JsonBody, Params, SharedState};
+use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::store::{StorageConfig, Warehouse};
 
@@ -38,8 +40,10 @@ struct CreateWarehouseRequest {
 
 async fn create_warehouse(
     State(state): State<SharedState>,
+    caller: Caller,
     JsonBody(req): JsonBody<CreateWarehouseRequest>,
 ) -> ApiResult<Response> {
+    state.access.require_root(&caller, "warehouses").await?;
     let wh = state
         .service
         .create_warehouse(&req.name, req.storage)
@@ -47,18 +51,40 @@ async fn create_warehouse(
     Ok((StatusCode::CREATED, axum::Json(warehouse_json(&wh))).into_response())
 }
 
-async fn list_warehouses(State(state): State<SharedState>) -> ApiResult<Response> {
+async fn list_warehouses(State(state): State<SharedState>, caller: Caller) -> ApiResult<Response> {
     let all = state.service.list_warehouses().await?;
-    let list: Vec<_> = all.iter().map(warehouse_json).collect();
+    let mut list = Vec::with_capacity(all.len());
+    for wh in &all {
+        if state.access.can_reach_warehouse(&caller, wh).await? {
+            list.push(warehouse_json(wh));
+        }
+    }
     Ok(axum::Json(json!({"warehouses": list})).into_response())
 }
 
-async fn get_warehouse(State(state): State<SharedState>, p: Params) -> ApiResult<Response> {
+async fn get_warehouse(
+    State(state): State<SharedState>,
+    caller: Caller,
+    p: Params,
+) -> ApiResult<Response> {
     let wh = state.service.warehouse(p.get("name")?).await?;
+    state.access.require_reach(&caller, &wh).await?;
     Ok(axum::Json(warehouse_json(&wh)).into_response())
 }
 
-async fn delete_warehouse(State(state): State<SharedState>, p: Params) -> ApiResult<StatusCode> {
-    state.service.delete_warehouse(p.get("name")?).await?;
+async fn delete_warehouse(
+    State(state): State<SharedState>,
+    caller: Caller,
+    p: Params,
+) -> ApiResult<StatusCode> {
+    let name = p.get("name")?;
+    state.access.require_root(&caller, name).await?;
+    let wh = state.service.warehouse(name).await?;
+    state.service.delete_warehouse(name).await?;
+    state.access.forget_warehouse(&wh).await;
+    state
+        .access
+        .audit(&caller, "warehouse.delete", name, serde_json::json!({}))
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

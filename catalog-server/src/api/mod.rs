@@ -5,15 +5,20 @@
 //!   guard; unknown paths and methods answer in the error model too.
 //! - [`with_default_prefix`]: serves the REST API without a prefix (`/v1/namespaces...`) as
 //!   the `default` warehouse.
+//! - [`authenticate`]: every request but the public ones (`/health`, `/metrics`, `/docs`,
+//!   `/openapi.yaml`, `/v1/oauth/tokens`) gets its [`Caller`] here, or a 401.
 //! - `iceberg`: the Iceberg REST Catalog handlers; `management`: Floe's warehouse API;
+//!   `access`: principals, roles, permissions and the audit log; `oauth`: the token endpoint;
 //!   `inspect`: metadata tables of a table (`/management/v1/.../tables/{t}/{kind}`);
 //!   `ops`: `/health`, `/metrics`, `/docs`, `/openapi.yaml`.
 //! - [`JsonBody`], [`Params`], [`QueryMap`]: extractors whose rejections are [`ApiError`]s.
 
+mod access;
 mod docs;
 mod iceberg;
 mod inspect;
 mod management;
+mod oauth;
 mod ops;
 
 use std::collections::HashMap;
@@ -32,6 +37,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::{AccessControl, Caller};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::service::{CatalogService, DEFAULT_WAREHOUSE};
@@ -41,6 +47,8 @@ use crate::service::{CatalogService, DEFAULT_WAREHOUSE};
 pub struct AppState {
     /// The catalog logic.
     pub service: CatalogService,
+    /// Authentication, authorization and audit.
+    pub access: AccessControl,
     /// The configuration the server runs with.
     pub config: Config,
 }
@@ -57,8 +65,14 @@ pub fn router(state: SharedState) -> Router {
         .merge(inspect::routes())
         .merge(ops::routes())
         .merge(docs::router())
+        .merge(oauth::routes())
+        .merge(access::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             track_metrics,
@@ -120,6 +134,60 @@ async fn track_metrics(State(state): State<SharedState>, req: Request, next: Nex
         started.elapsed().as_secs_f64(),
     );
     resp
+}
+
+/// Paths anyone may call: operations, documentation and the token endpoint itself.
+fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/health" | "/metrics" | "/openapi.yaml" | "/v1/oauth/tokens"
+    ) || path == "/docs"
+        || path.starts_with("/docs/")
+}
+
+/// Resolve the request's [`Caller`] (root in `none` mode) into its extensions, or answer 401.
+async fn authenticate(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+    if is_public(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string();
+    let authorization = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match state.access.authenticate(authorization, request_id).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(e) => {
+            let mut resp = e.into_response();
+            if resp.status() == StatusCode::UNAUTHORIZED {
+                resp.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            resp
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("the request was not authenticated"))
+    }
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -458,14 +458,14 @@ impl CatalogService {
         Ok(response_body(&md_location, &json, Some(&config)))
     }
 
-    /// Drop a table; with `purge`, delete its files (only those inside the warehouse).
+    /// Drop a table (returning its uuid); with `purge`, delete its files (only those inside the warehouse).
     pub async fn drop_table(
         &self,
         wh: &Warehouse,
         namespace: &[String],
         name: &str,
         purge: bool,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<String> {
         validate_namespace(namespace)?;
         validate_name("table name", name)?;
         let rec = self
@@ -474,7 +474,7 @@ impl CatalogService {
             .await
             .map_err(ApiError::from_table_store)?;
         if !purge {
-            return Ok(());
+            return Ok(rec.table_uuid);
         }
         let io = self.file_io(wh)?;
         let root = wh.storage.location().to_string();
@@ -504,7 +504,7 @@ impl CatalogService {
             }
         }
         tracing::info!(table = %ident_str(namespace, name), deleted, "purged table files");
-        Ok(())
+        Ok(rec.table_uuid)
     }
 
     /// Rename (or move) a table.

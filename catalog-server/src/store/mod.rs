@@ -6,6 +6,8 @@
 //! - Records: [`Warehouse`], [`StorageConfig`], [`Namespace`], [`TableRecord`], [`PointerSwap`],
 //!   [`Page`].
 //! - [`StoreError`]: what a store reports, in terms the service maps to HTTP.
+//! - [`access`]: principals, roles, grants, signing keys and the audit log
+//!   ([`access::AccessStore`], a supertrait of [`CatalogStore`]).
 //! - [`PoolSettings`]: connection pool limits, from the server configuration.
 //! - [`open`] / [`migrate`]: pick the implementation by the database URL's scheme.
 //! - [`sqlite`]: the embedded default implementation (`sqlite:`; sqlx + migrations in
@@ -19,6 +21,7 @@
 //! The store keeps pointers, never table metadata: a table row names its current (and
 //! previous) metadata file, and the metadata file is the only source of truth for the rest.
 
+pub mod access;
 pub mod postgres;
 pub mod sqlite;
 
@@ -331,7 +334,7 @@ impl Page<String> {
 
 /// Every read and write of the catalog's state.
 #[async_trait]
-pub trait CatalogStore: Send + Sync + std::fmt::Debug {
+pub trait CatalogStore: access::AccessStore + Send + Sync + std::fmt::Debug {
     /// Whether the database answers (for `/health`).
     async fn ping(&self) -> StoreResult<()>;
 

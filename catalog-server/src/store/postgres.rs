@@ -362,6 +362,8 @@ impl PostgresStore {
     }
 }
 
+super::access::impl_access_store!(PostgresStore);
+
 #[async_trait]
 impl CatalogStore for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {

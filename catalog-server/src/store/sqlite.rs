@@ -143,6 +143,8 @@ async fn namespace_exists(
     )
 }
 
+super::access::impl_access_store!(SqliteStore);
+
 #[async_trait]
 impl CatalogStore for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {

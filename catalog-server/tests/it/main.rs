@@ -1,6 +1,7 @@
 //! Catalog server integration tests: one binary, one module per area.
 //!
 //! - `common`: a throwaway server plus small HTTP helpers.
+//! - `auth`: tokens, the authorization matrix, grants, audit, secrets, OIDC (`--auth oauth2`).
 //! - `rest_api`: the REST endpoints over raw HTTP (status codes, the error model,
 //!   pagination, ETags, purge, rename, register, transactions, races, bad input).
 //! - `rest_client`: table-format's `RestCatalog` against the server (Floe's own operations).
@@ -22,6 +23,7 @@
 //! or a PostgreSQL admin URL: each test then gets its own fresh database); see
 //! `catalog_server::testing`.
 
+mod auth;
 mod common;
 mod crash;
 mod deploy;
