@@ -1260,3 +1260,34 @@ async fn root_credentials_are_printed_once_and_secrets_never_logged() {
     child.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The scenario with real clients: pyiceberg with `credential=` and DuckDB with
+/// CLIENT_ID / CLIENT_SECRET (`tests/interop/auth_scenario.py`).
+#[tokio::test]
+async fn interop_pyiceberg_and_duckdb_obey_grants() {
+    let server = start_authed().await;
+    let python = crate::interop::venv_python();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/auth_scenario.py");
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(600),
+        tokio::process::Command::new(&python)
+            .arg(&script)
+            .args(["--uri", server.url(), "--root-id", ROOT_ID])
+            .args(["--root-secret", ROOT_SECRET])
+            .env("PYTHONUNBUFFERED", "1")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the auth scenario finished in time")
+    .expect("python ran");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "auth_scenario.py failed\n---- stdout ----\n{stdout}\n---- stderr ----\n{stderr}"
+    );
+    assert!(stdout.contains("SUMMARY auth: ") && stdout.contains(", 0 failed"), "{stdout}");
+    println!("{stdout}");
+}
