@@ -34,7 +34,11 @@ COPY --from=build /usr/local/bin/catalog-server /usr/local/bin/catalog-server
 
 USER floe:floe
 WORKDIR /var/lib/floe
+# Listening on every interface needs authentication: the root principal's credentials come
+# from FLOE_ROOT_CLIENT_ID / FLOE_ROOT_CLIENT_SECRET, or are generated and printed to the log
+# once, at the first start.
 ENV FLOE_LISTEN=0.0.0.0:8181 \
+    FLOE_AUTH=oauth2 \
     FLOE_DATA_DIR=/var/lib/floe
 VOLUME ["/var/lib/floe"]
 EXPOSE 8181

@@ -105,6 +105,7 @@ fn compose_catalog_config_declares_the_lake_warehouse_on_minio() {
     for needle in [
         "mc mb --ignore-existing local/floe",
         "FLOE_LISTEN: 0.0.0.0:8181",
+        "FLOE_AUTH: oauth2",
         "FLOE_DATABASE_URL: postgres://",
         "\"8181:8181\"",
         "\"9000:9000\"",
@@ -129,15 +130,46 @@ async fn readme_compose_snippet_works_against_the_compose_catalog_config() {
             &format!("http://localhost:{}", moto.port),
         );
     let warehouses = resolve(&toml).warehouses;
-    let server = TestServer::start_with(|c| c.warehouses = warehouses).await;
-    let (status, body) = get(&format!("{}/v1/config?warehouse=lake", server.url())).await;
+    // The compose file's authentication settings, as shipped.
+    let compose = repo_file("docker-compose.yml");
+    let env = |key: &str| {
+        compose
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")))
+            .unwrap_or_else(|| panic!("docker-compose.yml sets no {key}"))
+            .to_string()
+    };
+    assert_eq!(env("FLOE_AUTH"), "oauth2");
+    let root = (env("FLOE_ROOT_CLIENT_ID"), env("FLOE_ROOT_CLIENT_SECRET"));
+    let server = TestServer::start_with(|c| {
+        c.warehouses = warehouses;
+        c.auth = catalog_server::auth::AuthMode::Oauth2;
+        c.root_credentials = Some(root.clone());
+    })
+    .await;
+    let token = crate::auth::token(&server, &root.0, &root.1).await;
+    let (status, body) = crate::auth::call(
+        reqwest::Method::GET,
+        &format!("{}/v1/config?warehouse=lake", server.url()),
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = get(&format!("{}/v1/config", server.url())).await;
+    let (status, body) = crate::auth::call(
+        reqwest::Method::GET,
+        &format!("{}/v1/config", server.url()),
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
         "no `default` warehouse when the file names warehouses: {body}"
     );
+    let (status, _) = get(&format!("{}/v1/config?warehouse=lake", server.url())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the compose catalog needs a token");
 
     let snippet = readme_compose_snippet();
     assert!(
