@@ -3,6 +3,10 @@
 //! every file the metadata references, keeps files younger than a safety age (default three
 //! days, so files of commits in flight survive), and deletes the rest.
 //!
+//! Listings are recursive and match whole path segments (object_store's `list`: the local
+//! file system walks the directory, memory and S3 stores match key prefixes segment by
+//! segment), so a sibling table `t2` is never listed as part of `t`.
+//!
 //! Referenced means: the current metadata file and every file in `metadata-log`; for every
 //! snapshot in the metadata (of any ref or none), its manifest list, its manifests and every
 //! file any of their entries names (DELETED entries too), statistics and partition statistics
@@ -18,7 +22,7 @@ use super::{
 };
 use crate::io::FileInfo;
 use crate::table::Table;
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
 /// Three days, the default safety age of orphan-file removal (Java's default too).
 pub const DEFAULT_ORPHAN_AGE_MS: i64 = 3 * 24 * 60 * 60 * 1000;
@@ -143,7 +147,12 @@ impl RemoveOrphanFiles {
             if !roots.contains(&key) || !seen.insert(key) {
                 continue;
             }
-            listed.extend(io.list(&root).await?);
+            match io.list(&root).await {
+                Ok(files) => listed.extend(files),
+                // A directory that was never written to has nothing to remove.
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
         }
 
         let mut current_listed = false;

@@ -1036,6 +1036,43 @@ async fn orphan_removal_matches_referenced_paths_in_every_spelling() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[tokio::test]
+async fn orphan_removal_on_a_memory_store_stays_inside_its_table() {
+    let io = FileIO::memory();
+    let catalog = MemoryCatalog::new(io.clone(), "memory://wh");
+    let mut tables = Vec::new();
+    for name in ["t", "t2"] {
+        let t = catalog
+            .create_table(&TableIdent::new(["db"], name), TableCreation::new(schema()))
+            .await
+            .unwrap();
+        tables.push(append(&t, &catalog, 0, 5, "main").await);
+    }
+    io.write(
+        "memory://wh/db/t/data/junk.parquet",
+        bytes::Bytes::from_static(b"junk"),
+    )
+    .await
+    .unwrap();
+    let t2_files = io.list("memory://wh/db/t2").await.unwrap();
+    let report = tables[0]
+        .remove_orphan_files()
+        .older_than_ms(chrono::Utc::now().timestamp_millis() + DAY)
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(
+        report.orphan_files,
+        vec!["memory://wh/db/t/data/junk.parquet".to_string()]
+    );
+    assert_eq!(report.deleted_bytes, 4);
+    assert_eq!(io.list("memory://wh/db/t2").await.unwrap(), t2_files);
+    assert_eq!(
+        ids_of(&tables[0].scan().to_arrow().await.unwrap()),
+        (0..5).collect::<Vec<_>>()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Random histories.
 // ---------------------------------------------------------------------------------------------
