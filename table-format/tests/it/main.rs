@@ -5,6 +5,8 @@
 //! - `parquet_writer`: Parquet data files, their metrics (checked against pyiceberg) and the
 //!   partitioned writer.
 //! - `partition_evolution`: spec evolution and scans across specs.
+//! - `maintenance_expire`: snapshot expiry and orphan-file removal (retention rules, file
+//!   clean-up, races, random histories, pyiceberg reading what is left).
 //! - `refs`: branches, tags, rollback, fast-forward and commits to branches.
 
 mod catalog;
@@ -16,6 +18,7 @@ mod golden;
 mod incremental;
 mod interop;
 mod invalid_metadata;
+mod maintenance_expire;
 mod operations;
 mod parquet_writer;
 mod partition_evolution;
