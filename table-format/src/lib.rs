@@ -13,6 +13,7 @@
 //! - [`scan`]: scan planning and reading to Arrow.
 //! - [`parquet`], [`writer`]: Parquet data files with column metrics; the partitioned writer.
 //! - [`transaction`]: table operations (append, overwrite, delete, replace partitions) that commit snapshots.
+//! - [`maintenance`]: compaction (rewrite data files) and manifest rewriting.
 //! - [`error`]: the crate's typed error, with a kind that says whether a retry can help.
 
 pub mod arrow;
@@ -21,6 +22,7 @@ pub mod catalog;
 pub mod error;
 pub mod expr;
 pub mod io;
+pub mod maintenance;
 pub mod parquet;
 pub mod scan;
 pub mod spec;

@@ -4,6 +4,7 @@
 //! - `golden`: metadata written by pyiceberg parses and re-serializes without loss.
 //! - `parquet_writer`: Parquet data files, their metrics (checked against pyiceberg) and the
 //!   partitioned writer.
+//! - `maintenance_rewrite`: compaction (binpack, sort, zorder) and manifest rewriting.
 //! - `partition_evolution`: spec evolution and scans across specs.
 //! - `refs`: branches, tags, rollback, fast-forward and commits to branches.
 
@@ -16,6 +17,7 @@ mod golden;
 mod incremental;
 mod interop;
 mod invalid_metadata;
+mod maintenance_rewrite;
 mod operations;
 mod parquet_writer;
 mod partition_evolution;
