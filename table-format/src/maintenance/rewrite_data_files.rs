@@ -228,6 +228,14 @@ impl RewriteDataFiles {
         self
     }
 
+    /// Only rewrite files that may hold rows matching `filter`, given in the REST spec's JSON
+    /// expression form (see [`crate::expr::json`]), read against the current schema.
+    pub fn filter_json(self, filter: &serde_json::Value) -> Result<Self> {
+        let predicate =
+            crate::expr::predicate_from_json(filter, self.table.metadata().current_schema())?;
+        Ok(self.filter(predicate))
+    }
+
     /// Target size of the new files (default: `write.target-file-size-bytes`, 512 MiB).
     pub fn target_file_size_bytes(mut self, bytes: u64) -> Self {
         self.target_file_size_bytes = Some(bytes);
@@ -530,6 +538,12 @@ impl RewritePlan {
         let all = arrow_select::concat::concat_batches(&arrow_schema, &batches)
             .map_err(|e| Error::invalid(format!("cannot combine rows to rewrite: {e}")))?;
         let live = all.num_rows();
+        if u32::try_from(live).is_err() {
+            return Err(Error::unsupported(format!(
+                "a file group of {live} rows is too large to rewrite at once; narrow it with a \
+                 filter"
+            )));
+        }
         if live == 0 {
             return Ok(vec![]);
         }
@@ -698,6 +712,11 @@ impl RewritePlan {
                 let mut found_data = 0usize;
                 let mut found_deletes = 0usize;
                 for m in &manifests {
+                    if m.content == ManifestContentType::Deletes && self.removed_deletes.is_empty()
+                    {
+                        out.push(m.clone());
+                        continue;
+                    }
                     let entries = load_manifest(&io, md, m).await?;
                     let is_removed = |e: &ManifestEntry| {
                         e.status != ManifestStatus::Deleted

@@ -279,6 +279,33 @@ async fn binpack_with_a_small_target_cuts_each_partition_into_target_sized_files
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[tokio::test]
+async fn a_filter_in_rest_json_form_limits_compaction_to_matching_files() {
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let creation = TableCreation::new(events_schema()).with_partition_spec(by_region());
+    let t = events_table(&catalog, "filtered", creation, 10, 20).await;
+    let before = rows_of(&t).await;
+    let filter = serde_json::json!({"type": "eq", "term": "region", "value": "eu"});
+    let report = t
+        .rewrite_data_files()
+        .filter_json(&filter)
+        .unwrap()
+        .execute(&catalog)
+        .await
+        .unwrap();
+    assert_eq!(report.rewritten_data_files, 10);
+    assert_eq!(report.added_data_files, 1);
+    let t = catalog.load_table(t.ident()).await.unwrap();
+    assert_eq!(
+        data_file_count(&t).await,
+        11,
+        "the us partition is untouched"
+    );
+    assert_eq!(rows_of(&t).await, before);
+    let bad = serde_json::json!({"type": "eq", "term": "nope", "value": 1});
+    assert!(t.rewrite_data_files().filter_json(&bad).is_err());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compaction_folds_in_position_and_equality_deletes() {
     let dir = temp_warehouse("compact-deletes");
