@@ -958,6 +958,57 @@ async fn rewrite_manifests_merges_small_manifests_and_keeps_time_travel() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_tables_compact_and_merge_manifests_too() {
+    let dir = temp_warehouse("compact-v3");
+    let catalog = catalog_at(&dir);
+    let creation = TableCreation::new(events_schema())
+        .with_partition_spec(by_region())
+        .with_property("format-version", "3");
+    let t = events_table(&catalog, "v3", creation, 6, 20).await;
+    let before = rows_of(&t).await;
+    let report = t.rewrite_data_files().execute(&catalog).await.unwrap();
+    assert_eq!(report.rewritten_data_files, 12);
+    assert_eq!(report.added_data_files, 2);
+    let t = catalog.load_table(t.ident()).await.unwrap();
+    let t = t
+        .fast_append()
+        .add_batches(&[events(500..510, 1.5)])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    // The compacted file's manifest, the append's, and the six that only record deletions.
+    let report = t.rewrite_manifests().execute(&catalog).await.unwrap();
+    assert_eq!(report.rewritten_manifests, 8);
+    assert_eq!(report.added_manifests, 1);
+    let t = catalog.load_table(t.ident()).await.unwrap();
+    let mut expected = before;
+    expected.extend(rows_of_batch(&events(500..510, 1.5)));
+    expected.sort();
+    assert_eq!(rows_of(&t).await, expected);
+    if let Some(py) = python() {
+        assert_clients_agree(&py, &t, &dir, false).await;
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn rows_of_batch(b: &RecordBatch) -> Vec<(i64, String, u64)> {
+    let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+    let regions = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+    let values = b.column(2).as_any().downcast_ref::<Float64Array>().unwrap();
+    (0..b.num_rows())
+        .map(|i| {
+            (
+                ids.value(i),
+                regions.value(i).to_string(),
+                values.value(i).to_bits(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_runs_report_and_change_nothing() {
     let dir = temp_warehouse("compact-dry-run");
     let catalog = catalog_at(&dir);
