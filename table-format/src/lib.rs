@@ -13,7 +13,7 @@
 //! - [`scan`]: scan planning and reading to Arrow.
 //! - [`parquet`], [`writer`]: Parquet data files with column metrics; the partitioned writer.
 //! - [`transaction`]: table operations (append, overwrite, delete, replace partitions) that commit snapshots.
-//! - [`maintenance`]: snapshot expiry and orphan-file removal, with file clean-up.
+//! - [`maintenance`]: snapshot expiry, orphan-file removal, compaction and manifest rewriting.
 //! - [`error`]: the crate's typed error, with a kind that says whether a retry can help.
 
 pub mod arrow;

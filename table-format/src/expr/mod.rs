@@ -5,6 +5,7 @@
 //! - [`predicate`]: [`PredicateOperator`], [`Reference`] (a column by name, with builder
 //!   methods), the unbound [`Predicate`] tree and [`Predicate::bind`], which resolves it against
 //!   a schema into a [`BoundPredicate`] over [`BoundReference`]s.
+//! - [`json`]: [`predicate_from_json`], the REST spec's JSON expression form.
 //! - Projection (private module `projection`): [`Transform::project`] (inclusive) and
 //!   [`Transform::project_strict`], turning a bound predicate on a source column into a
 //!   predicate on a partition field (spec "Scan Planning").
@@ -25,6 +26,7 @@
 //! [`Transform::project_strict`]: crate::spec::Transform::project_strict
 
 mod arrow_eval;
+pub mod json;
 mod literal;
 mod manifest_eval;
 mod metrics_eval;
@@ -37,6 +39,7 @@ mod value_eval;
 mod soundness_tests;
 
 pub use arrow_eval::{datum_to_arrow, eval_record_batch};
+pub use json::predicate_from_json;
 pub use manifest_eval::ManifestEvaluator;
 pub use metrics_eval::{InclusiveMetricsEvaluator, StrictMetricsEvaluator};
 pub use partition_eval::{PartitionEvaluator, ResidualEvaluator};

@@ -1,4 +1,5 @@
-//! Table maintenance: operations that remove history and files rather than add data.
+//! Table maintenance: operations that remove history and files, or reorganize files, rather
+//! than change a table's rows.
 //!
 //! Map of the module:
 //! - [`expire`]: [`ExpireSnapshots`] ([`Table::expire_snapshots`](crate::table::Table)):
@@ -6,6 +7,12 @@
 //!   files only expired snapshots reached.
 //! - [`orphan`]: [`RemoveOrphanFiles`] ([`Table::remove_orphan_files`](crate::table::Table)):
 //!   delete files under the table location that no metadata references.
+//! - [`rewrite_data_files`]: compaction ([`RewriteDataFiles`], `Table::rewrite_data_files`):
+//!   small files (of a partition or a filter) rewritten into files of the target size by
+//!   bin-packing, sorting or z-ordering, delete files folded in, committed as one `replace`
+//!   snapshot with conflict detection against concurrent deletes of the same files.
+//! - [`rewrite_manifests`]: small manifests merged per partition spec ([`RewriteManifests`],
+//!   `Table::rewrite_manifests`), committed as a `replace` snapshot.
 //! - Shared here: [`FileCategory`], [`reachable_files`] (every file a set of snapshots
 //!   reaches), [`metadata_files_to_delete`] (`write.metadata.delete-after-commit.enabled`),
 //!   [`normalize_location`] (one spelling per file, so a referenced file is never taken for
@@ -18,6 +25,8 @@
 
 pub mod expire;
 pub mod orphan;
+pub mod rewrite_data_files;
+pub mod rewrite_manifests;
 
 use std::collections::{HashMap, HashSet};
 
@@ -25,6 +34,8 @@ use futures::{StreamExt, TryStreamExt};
 
 pub use expire::{ExpireSnapshots, ExpireSnapshotsOutcome, ExpireSnapshotsReport, ExpiryPlan};
 pub use orphan::{RemoveOrphanFiles, RemoveOrphanFilesReport};
+pub use rewrite_data_files::RewriteDataFiles;
+pub use rewrite_manifests::RewriteManifests;
 
 use crate::avro::{ManifestReader, read_manifest_list};
 use crate::io::FileIO;

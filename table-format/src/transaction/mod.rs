@@ -56,7 +56,7 @@ pub fn new_snapshot_id() -> i64 {
     (((u >> 64) as u64 ^ u as u64) & (i64::MAX as u64)) as i64
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
@@ -739,7 +739,7 @@ impl Producer {
     }
 }
 
-async fn cleanup(io: &FileIO, paths: impl Iterator<Item = String>) {
+pub(crate) async fn cleanup(io: &FileIO, paths: impl Iterator<Item = String>) {
     for p in paths {
         // Best effort: an unreferenced file is harmless and orphan clean-up removes it.
         let _ = io.delete(&p).await;
@@ -890,7 +890,7 @@ async fn write_added_manifests(
 }
 
 /// Write one manifest under the table's metadata directory.
-async fn write_manifest(
+pub(crate) async fn write_manifest(
     io: &FileIO,
     md: &TableMetadata,
     spec_id: i32,
@@ -922,7 +922,7 @@ async fn write_manifest(
 }
 
 /// Write the manifest list; returns the snapshot's (first-row-id, added-rows) for v3.
-async fn write_manifest_list(
+pub(crate) async fn write_manifest_list(
     io: &FileIO,
     md: &TableMetadata,
     path: &str,

@@ -4,6 +4,7 @@
 //! - `golden`: metadata written by pyiceberg parses and re-serializes without loss.
 //! - `parquet_writer`: Parquet data files, their metrics (checked against pyiceberg) and the
 //!   partitioned writer.
+//! - `maintenance_rewrite`: compaction (binpack, sort, zorder) and manifest rewriting.
 //! - `partition_evolution`: spec evolution and scans across specs.
 //! - `maintenance_expire`: snapshot expiry and orphan-file removal (retention rules, file
 //!   clean-up, races, random histories, pyiceberg reading what is left).
@@ -19,6 +20,7 @@ mod incremental;
 mod interop;
 mod invalid_metadata;
 mod maintenance_expire;
+mod maintenance_rewrite;
 mod operations;
 mod parquet_writer;
 mod partition_evolution;
