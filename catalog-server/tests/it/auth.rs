@@ -1288,6 +1288,108 @@ async fn interop_pyiceberg_and_duckdb_obey_grants() {
         out.status.success(),
         "auth_scenario.py failed\n---- stdout ----\n{stdout}\n---- stderr ----\n{stderr}"
     );
-    assert!(stdout.contains("SUMMARY auth: ") && stdout.contains(", 0 failed"), "{stdout}");
+    assert!(
+        stdout.contains("SUMMARY auth: ") && stdout.contains(", 0 failed"),
+        "{stdout}"
+    );
     println!("{stdout}");
+}
+
+/// `catalog-server admin ...` against a running server: create a principal, grant, show,
+/// revoke; the printed secret works for a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_cli_manages_principals_and_grants() {
+    let server = start_authed().await;
+    let a = Admin::new(&server).await;
+    a.namespace("gold").await;
+    a.table("gold", "user_features").await;
+    let admin = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_catalog-server"));
+        cmd.arg("admin")
+            .args(["--url", server.url()])
+            .args(args)
+            .env_remove("FLOE_ADMIN_CLIENT_ID")
+            .env_remove("FLOE_ADMIN_CLIENT_SECRET")
+            .env("FLOE_ROOT_CLIENT_ID", ROOT_ID)
+            .env("FLOE_ROOT_CLIENT_SECRET", ROOT_SECRET);
+        let out = cmd.output().expect("the binary runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        (out.status.success(), stdout, stderr)
+    };
+    let (ok, out, err) =
+        tokio::task::block_in_place(|| admin(&["create-principal", "ml-training"]));
+    assert!(ok, "{out}{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    let id = created["client-id"].as_str().unwrap().to_string();
+    let secret = created["client-secret"].as_str().unwrap().to_string();
+    let tok = token(&server, &id, &secret).await;
+    let on = ["--namespace", "gold", "--table", "user_features"];
+    for args in [
+        vec![
+            "grant",
+            "USAGE",
+            "--namespace",
+            "gold",
+            "--principal",
+            "ml-training",
+        ],
+        [
+            vec!["grant", "SELECT,MODIFY"],
+            on.to_vec(),
+            vec!["--principal", "ml-training"],
+        ]
+        .concat(),
+    ] {
+        let (ok, out, err) = tokio::task::block_in_place(|| admin(&args));
+        assert!(ok, "{args:?}: {out}{err}");
+    }
+    let (ok, out, _) =
+        tokio::task::block_in_place(|| admin(&[vec!["show-grants"], on.to_vec()].concat()));
+    assert!(ok);
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        shown["privilege-assignments"][0],
+        json!({"principal": "ml-training", "privileges": ["SELECT", "MODIFY"]})
+    );
+    let url = a.url("/v1/default/namespaces/gold/tables/user_features");
+    let (s, _) = call(Method::GET, &url, Some(&tok), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (ok, _, err) = tokio::task::block_in_place(|| {
+        admin(
+            &[
+                vec!["revoke", "SELECT"],
+                on.to_vec(),
+                vec!["--principal", "ml-training"],
+            ]
+            .concat(),
+        )
+    });
+    assert!(ok, "{err}");
+    let (s, _) = call(Method::GET, &url, Some(&tok), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (ok, out, _) = tokio::task::block_in_place(|| {
+        admin(
+            &[
+                vec!["show-grants"],
+                on.to_vec(),
+                vec!["--principal", "ml-training"],
+            ]
+            .concat(),
+        )
+    });
+    assert!(ok);
+    let effective: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        effective["privilege-assignments"][0]["privileges"],
+        json!(["USAGE", "MODIFY"])
+    );
+    // Wrong credentials: a clear failure, non-zero exit.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_catalog-server"));
+    cmd.args(["admin", "--url", server.url(), "list-principals"])
+        .env("FLOE_ROOT_CLIENT_ID", ROOT_ID)
+        .env("FLOE_ROOT_CLIENT_SECRET", "wrong");
+    let out = tokio::task::block_in_place(|| cmd.output().unwrap());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_client"));
 }
