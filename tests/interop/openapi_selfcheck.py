@@ -75,6 +75,17 @@ def main():
         ("NotFoundError", {"error": {"message": "m", "type": "NoSuchTableException", "code": 400}}, False),
         ("Warehouse", {"name": "w", "storage": {"type": "s3", "location": "s3://b/p",
                        "secret-access-key": "********"}}, True),
+        ("PermissionChanges", {"changes": [{"principal": "ml-training", "add": ["SELECT"]},
+                                           {"role": "analysts", "remove": ["MODIFY"]}]}, True),
+        ("PermissionChanges", {"changes": [{"principal": "a", "role": "b", "add": ["SELECT"]}]}, False),
+        ("PermissionChanges", {"changes": [{"add": ["SELECT"]}]}, False),
+        ("PrivilegeAssignments", {"privilege-assignments": [
+            {"principal": "p", "privileges": ["USAGE", "ALL_PRIVILEGES"]}, {"role": "r", "privileges": []}]}, True),
+        ("PrincipalName", "svc@example.com", True),
+        ("PrincipalName", "no spaces", False),
+        ("OAuthError", {"error": "invalid_client", "error_description": "unknown client or wrong secret"}, True),
+        ("ForbiddenError", {"error": {"message": "m", "type": "ForbiddenException", "code": 403}}, True),
+        ("UnauthorizedError", {"error": {"message": "m", "type": "ForbiddenException", "code": 401}}, False),
     ]
     for name, value, ok in cases:
         valid = schema_validator(doc, name).is_valid(value)

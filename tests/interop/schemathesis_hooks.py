@@ -104,9 +104,14 @@ FIXTURE_SCHEMA = {"type": "struct", "fields": [
 ]}
 
 
-def _post(base, path, body):
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
+FIXTURE_PRINCIPAL = "sch_principal"
+FIXTURE_ROLE = "sch_role"
+
+
+def _post(base, path, body, method="POST"):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data,
+                                 headers={"Content-Type": "application/json"}, method=method)
     try:
         urllib.request.urlopen(req, timeout=30).read()
     except urllib.error.HTTPError as e:
@@ -115,12 +120,16 @@ def _post(base, path, body):
 
 
 def ensure_fixtures(base=None):
-    """Create the fixture namespaces and table in warehouse `default` unless they exist."""
+    """Create the fixture namespaces and table in warehouse `default`, and the fixture
+    principal and role (the principal a member), unless they exist."""
     base = (base or os.environ["FLOE_URL"]).rstrip("/")
     for ns in FIXTURE_NAMESPACES:
         _post(base, "/v1/default/namespaces", {"namespace": ns})
     ns, table = FIXTURE_TABLE
     _post(base, f"/v1/default/namespaces/{ns}/tables", {"name": table, "schema": FIXTURE_SCHEMA})
+    _post(base, "/management/v1/principals", {"name": FIXTURE_PRINCIPAL})
+    _post(base, "/management/v1/roles", {"name": FIXTURE_ROLE})
+    _post(base, f"/management/v1/roles/{FIXTURE_ROLE}/members/{FIXTURE_PRINCIPAL}", None, "PUT")
 
 
 @schemathesis.hook

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{JsonBody, Params, QueryMap, SharedState};
-use crate::auth::{Caller, Privilege, Target, forbidden, secrets};
+use crate::auth::{Caller, Privilege, ROOT_NAME, Target, secrets};
 use crate::error::{ApiError, ApiResult};
 use crate::service::page_args;
 use crate::store::access::{
@@ -104,6 +104,13 @@ async fn create_principal(
 ) -> ApiResult<Response> {
     state.access.require_root(&caller, "principals").await?;
     valid_name("principal", &req.name)?;
+    // Reserved: with `--auth none` no root is stored yet, and a principal taking its name
+    // would keep `--auth oauth2` from creating the root principal later.
+    if req.name == ROOT_NAME {
+        return Err(ApiError::bad_request(format!(
+            "the name '{ROOT_NAME}' is reserved for the root principal"
+        )));
+    }
     let client_id = secrets::new_client_id();
     let secret = secrets::new_client_secret();
     let record = PrincipalRecord {
@@ -436,12 +443,8 @@ async fn resolve(
         }
         _ => {
             if own_view {
-                if !state.access.can_reach_warehouse(caller, &wh).await? {
-                    return Err(forbidden(format!(
-                        "principal '{}' holds nothing in warehouse {}",
-                        caller.name, wh.name
-                    )));
-                }
+                // Recorded in the audit log like every other denial.
+                state.access.require_reach(caller, &wh).await?;
             } else {
                 state
                     .access

@@ -1162,6 +1162,47 @@ async fn without_auth_only_loopback_addresses_are_served() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// With `--auth none` no root principal is stored, so its name stays reserved: a principal
+/// called `root` would keep a later `--auth oauth2` start from creating the real one.
+#[tokio::test]
+async fn the_root_name_is_reserved_without_auth() {
+    let server = TestServer::start().await;
+    let (s, body) = call(
+        Method::POST,
+        &format!("{}/management/v1/principals", server.url()),
+        None,
+        Some(&json!({"name": "root"})),
+    )
+    .await;
+    assert_error(s, &body, StatusCode::BAD_REQUEST, "BadRequestException");
+}
+
+/// A principal may ask for its own effective privileges where it holds something; elsewhere
+/// the denial is audited like any other.
+#[tokio::test]
+async fn own_effective_privileges_need_reach_and_denials_are_audited() {
+    let server = start_authed().await;
+    let a = Admin::new(&server).await;
+    let tok = a.principal_token("loner").await;
+    let url = a.url("/management/v1/warehouses/default/permissions?principal=loner&effective=true");
+    let (s, body) = call(Method::GET, &url, Some(&tok), None).await;
+    assert_error(s, &body, StatusCode::FORBIDDEN, "ForbiddenException");
+    let v = a
+        .ok(
+            Method::GET,
+            "/management/v1/audit?principal=loner&action=deny",
+            None,
+        )
+        .await;
+    assert_eq!(v["events"].as_array().unwrap().len(), 1, "{v}");
+    a.namespace("gold").await;
+    a.grant("/namespaces/gold", ("principal", "loner"), &["USAGE"])
+        .await;
+    let (s, v) = call(Method::GET, &url, Some(&tok), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["privilege-assignments"][0]["privileges"], json!([]));
+}
+
 /// The binary: generated root credentials are printed once (first start only), and neither
 /// they nor a principal's secret reach the logs, even at debug level.
 #[tokio::test]
