@@ -48,6 +48,10 @@ async fn create_warehouse(
         .service
         .create_warehouse(&req.name, req.storage)
         .await?;
+    state
+        .access
+        .audit(&caller, "warehouse.create", &wh.name, serde_json::json!({}))
+        .await;
     Ok((StatusCode::CREATED, axum::Json(warehouse_json(&wh))).into_response())
 }
 
