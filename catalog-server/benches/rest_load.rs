@@ -21,7 +21,9 @@
 //! so a duration would make the later commits rewrite ever larger metadata),
 //! `FLOE_BENCH_LOG` (the server's log filter, default `info` as `catalog-server` runs;
 //! `off` installs no subscriber), `FLOE_BENCH_ONLY` (`load` or `commit`: run only those
-//! scenarios, e.g. under a profiler).
+//! scenarios, e.g. under a profiler), `FLOE_BENCH_AUTH` (`oauth2`: the server checks a bearer
+//! token and the grants on every request; the scenarios then run as a non-root principal
+//! holding USAGE, SELECT and MODIFY on the namespace; default `none`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -30,11 +32,19 @@ use bytes::Bytes;
 use catalog_server::testing::TestServer;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{CONTENT_TYPE, ETAG, HOST, IF_NONE_MATCH};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, HOST, IF_NONE_MATCH};
 use hyper::http::HeaderValue;
 use hyper::{HeaderMap, Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+
+/// The bearer token every request carries (with `FLOE_BENCH_AUTH=oauth2`).
+static BEARER: std::sync::RwLock<Option<HeaderValue>> = std::sync::RwLock::new(None);
+
+fn set_bearer(token: &str) {
+    let v = HeaderValue::from_str(&format!("Bearer {token}")).expect("token header");
+    *BEARER.write().expect("bearer lock") = Some(v);
+}
 
 /// The peer figure from the issue, for comparison.
 const PEER: &str = "Lakekeeper 0.13 on PostgreSQL: loadTable of a 20-snapshot table";
@@ -107,6 +117,9 @@ impl Conn {
             .method(method)
             .uri(uri.clone())
             .header(HOST, self.host.clone());
+        if let Some(b) = BEARER.read().expect("bearer lock").as_ref() {
+            req = req.header(AUTHORIZATION, b.clone());
+        }
         if let Some(tag) = if_none_match {
             req = req.header(IF_NONE_MATCH, tag.clone());
         }
@@ -609,7 +622,18 @@ fn main() {
         .expect("client runtime");
     let load_before = loadavg();
     rt.block_on(async move {
-        let server = TestServer::start_with(|c| c.log = log.clone()).await;
+        let oauth2 = std::env::var("FLOE_BENCH_AUTH").is_ok_and(|v| v == "oauth2");
+        let server = TestServer::start_with(|c| {
+            c.log = log.clone();
+            if oauth2 {
+                c.auth = catalog_server::auth::AuthMode::Oauth2;
+                c.root_credentials = Some(("bench-root".into(), "bench-root-secret".into()));
+            }
+        })
+        .await;
+        if oauth2 {
+            set_bearer(&issue_token(&server, None).await);
+        }
         let addr = server
             .url()
             .strip_prefix("http://")
@@ -654,6 +678,9 @@ fn main() {
             chains.push(seeder.await.expect("seed"));
         }
         let setup = setup_started.elapsed();
+        if oauth2 {
+            set_bearer(&issue_token(&server, Some(NAMESPACE)).await);
+        }
 
         // The table as a client sees it.
         let target = load_chain.uri.clone();
@@ -718,6 +745,41 @@ fn main() {
     });
 }
 
+/// A token for the root principal (`None`), or for a new principal holding USAGE, SELECT and
+/// MODIFY on namespace `grant_on`, made through the server's own state.
+async fn issue_token(server: &TestServer, grant_on: Option<&str>) -> String {
+    use catalog_server::store::access::{GrantChange, GranteeKind, PrincipalRecord, Securable};
+    let state = server.state();
+    let store = state.service.store();
+    let keys = state.access.keys().expect("oauth2 keys");
+    let ttl = chrono::Duration::hours(2);
+    let root = store.root_principal().await.expect("store").expect("root");
+    let Some(ns) = grant_on else {
+        return keys.issue(&root.id, &root.name, ttl).await.expect("token");
+    };
+    let reader = PrincipalRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: "bench-reader".into(),
+        client_id: "bench-reader".into(),
+        secret_hash: "unused".into(),
+        is_root: false,
+        created_ms: 0,
+    };
+    store.create_principal(&reader).await.expect("principal");
+    let wh = state.service.warehouse("default").await.expect("warehouse");
+    let change = GrantChange {
+        grantee_kind: GranteeKind::Principal,
+        grantee_id: reader.id.clone(),
+        add: vec!["USAGE".into(), "SELECT".into(), "MODIFY".into()],
+        remove: vec![],
+    };
+    store
+        .change_grants(&wh.id, &Securable::Namespace(ns.into()), &[change])
+        .await
+        .expect("grant");
+    keys.issue(&reader.id, &reader.name, ttl).await.expect("token")
+}
+
 fn report(results: &[Outcome], s: &Settings, setup: Duration, load_before: &str) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!();
@@ -727,7 +789,8 @@ fn report(results: &[Outcome], s: &Settings, setup: Duration, load_before: &str)
         loadavg()
     );
     println!(
-        "server: in-process TestServer (2-worker runtime, SQLite WAL); client: {} `bench-client` workers",
+        "server: in-process TestServer (2-worker runtime, SQLite WAL, auth {}); client: {} `bench-client` workers",
+        std::env::var("FLOE_BENCH_AUTH").unwrap_or_else(|_| "none".into()),
         s.client_threads
     );
     println!(

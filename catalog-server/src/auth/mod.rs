@@ -310,7 +310,25 @@ impl AccessControl {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be 'Bearer <token>'"))?;
         let principal = match keys.verify(token).await {
-            Ok(claims) => self.principal(PrincipalKey::Id(&claims.sub)).await?,
+            Ok(claims) => {
+                return match self.store.principal_with_roles(&claims.sub).await {
+                    Ok((p, roles)) => {
+                        let mut grantees = vec![p.id.clone()];
+                        grantees.extend(roles);
+                        Ok(Caller {
+                            principal_id: p.id,
+                            name: p.name,
+                            is_root: p.is_root,
+                            grantees,
+                            request_id,
+                        })
+                    }
+                    Err(StoreError::NotFound(_)) => {
+                        Err(unauthorized("the token's principal does not exist"))
+                    }
+                    Err(e) => Err(store_err(e)),
+                };
+            }
             Err(TokenError::Expired) => return Err(unauthorized("the token has expired")),
             Err(own) => match &self.oidc {
                 Some(oidc) => match oidc.verify(token).await {

@@ -188,6 +188,9 @@ pub trait AccessStore: Send + Sync {
     ) -> StoreResult<()>;
     /// One principal.
     async fn get_principal(&self, key: PrincipalKey<'_>) -> StoreResult<PrincipalRecord>;
+    /// A principal by id with the ids of its roles, in one round trip (every authenticated
+    /// request asks this).
+    async fn principal_with_roles(&self, id: &str) -> StoreResult<(PrincipalRecord, Vec<String>)>;
     /// The root principal, if one was created.
     async fn root_principal(&self) -> StoreResult<Option<PrincipalRecord>>;
     /// Principals by name, after `after`.
@@ -354,6 +357,34 @@ macro_rules! impl_access_store {
                         "no principal {what}"
                     ))),
                 }
+            }
+
+            async fn principal_with_roles(
+                &self,
+                id: &str,
+            ) -> $crate::store::StoreResult<($crate::store::access::PrincipalRecord, Vec<String>)>
+            {
+                let rows = sqlx::query(
+                    "SELECT p.id, p.name, p.client_id, p.secret_hash, p.is_root, p.created_ms, \
+                     m.role_id FROM principals p LEFT JOIN role_members m ON m.principal_id = p.id \
+                     WHERE p.id = $1",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+                let Some(first) = rows.first() else {
+                    return Err($crate::store::StoreError::NotFound(
+                        "no principal with this id".into(),
+                    ));
+                };
+                let principal = principal_from_row(first)?;
+                let mut roles = Vec::new();
+                for row in &rows {
+                    let role: Option<String> = row.try_get("role_id").map_err(db)?;
+                    roles.extend(role);
+                }
+                Ok((principal, roles))
             }
 
             async fn root_principal(
