@@ -1288,6 +1288,9 @@ async fn interop_pyiceberg_and_duckdb_obey_grants() {
         out.status.success(),
         "auth_scenario.py failed\n---- stdout ----\n{stdout}\n---- stderr ----\n{stderr}"
     );
-    assert!(stdout.contains("SUMMARY auth: ") && stdout.contains(", 0 failed"), "{stdout}");
+    assert!(
+        stdout.contains("SUMMARY auth: ") && stdout.contains(", 0 failed"),
+        "{stdout}"
+    );
     println!("{stdout}");
 }

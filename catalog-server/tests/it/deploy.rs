@@ -169,7 +169,11 @@ async fn readme_compose_snippet_works_against_the_compose_catalog_config() {
         "no `default` warehouse when the file names warehouses: {body}"
     );
     let (status, _) = get(&format!("{}/v1/config?warehouse=lake", server.url())).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "the compose catalog needs a token");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the compose catalog needs a token"
+    );
 
     let snippet = readme_compose_snippet();
     assert!(
