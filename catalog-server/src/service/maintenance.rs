@@ -172,6 +172,23 @@ pub struct RewriteManifestsOptions {
     pub dry_run: bool,
 }
 
+/// The latest timestamp an option accepts (Unix ms, about the year 33658): beyond it no
+/// clock arithmetic is safe, and no real cut-off lies there.
+pub const MAX_TIMESTAMP_MS: i64 = 1_000_000_000_000_000;
+/// The largest `target-file-size-bytes` accepted (1 TiB).
+pub const MAX_TARGET_FILE_SIZE_BYTES: u64 = 1 << 40;
+/// The largest `min-input-files` accepted.
+pub const MAX_MIN_INPUT_FILES: usize = 1_000_000;
+
+fn check_timestamp(name: &str, t: Option<i64>) -> ApiResult<()> {
+    match t {
+        Some(t) if !(0..=MAX_TIMESTAMP_MS).contains(&t) => Err(ApiError::bad_request(format!(
+            "{name} must be a timestamp in milliseconds between 0 and {MAX_TIMESTAMP_MS}, got {t}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn parse_options<T: serde::de::DeserializeOwned>(
     action: MaintenanceAction,
     options: &Value,
@@ -521,6 +538,7 @@ impl CatalogService {
                     }
                     op = op.retain_last(n);
                 }
+                check_timestamp("older-than-ms", o.older_than_ms)?;
                 if let Some(t) = o.older_than_ms {
                     op = op.older_than_ms(t);
                 }
@@ -556,6 +574,7 @@ impl CatalogService {
             MaintenanceAction::RemoveOrphanFiles => {
                 let o: RemoveOrphanFilesOptions = parse_options(action, options)?;
                 let table = self.table_handle(wh, &io, namespace, name).await?;
+                check_timestamp("older-than-ms", o.older_than_ms)?;
                 let mut op = table.remove_orphan_files().dry_run(o.dry_run);
                 if let Some(t) = o.older_than_ms {
                     op = op.older_than_ms(t);
@@ -591,14 +610,19 @@ impl CatalogService {
                     })?;
                 }
                 if let Some(n) = o.target_file_size_bytes {
-                    if n == 0 {
-                        return Err(ApiError::bad_request(
-                            "target-file-size-bytes must be at least 1",
-                        ));
+                    if !(1..=MAX_TARGET_FILE_SIZE_BYTES).contains(&n) {
+                        return Err(ApiError::bad_request(format!(
+                            "target-file-size-bytes must be between 1 and {MAX_TARGET_FILE_SIZE_BYTES}, got {n}"
+                        )));
                     }
                     op = op.target_file_size_bytes(n);
                 }
                 if let Some(n) = o.min_input_files {
+                    if !(1..=MAX_MIN_INPUT_FILES).contains(&n) {
+                        return Err(ApiError::bad_request(format!(
+                            "min-input-files must be between 1 and {MAX_MIN_INPUT_FILES}, got {n}"
+                        )));
+                    }
                     op = op.min_input_files(n);
                 }
                 let r = op.execute(&catalog).await.map_err(fail)?;

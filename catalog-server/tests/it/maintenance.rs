@@ -341,6 +341,14 @@ async fn maintenance_errors_use_the_error_model() {
     );
     let (s, v) = post(&url("expire-snapshots"), &json!({"retain-last": 0})).await;
     assert_error(s, &v, StatusCode::BAD_REQUEST, "BadRequestException");
+    let (s, v) = post(&url("remove-orphan-files"), &json!({"older-than-ms": -1})).await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST, "BadRequestException");
+    let (s, v) = post(
+        &url("rewrite-data-files"),
+        &json!({"target-file-size-bytes": 0}),
+    )
+    .await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST, "BadRequestException");
     let (s, v) = post(&url("expire-snapshots"), &json!({"snapshot-ids": [42]})).await;
     assert_error(s, &v, StatusCode::BAD_REQUEST, "BadRequestException");
     // The head of main cannot be expired.
