@@ -984,6 +984,25 @@ mod tests {
     }
 
     #[test]
+    fn lost_races_stay_retryable_conflicts_both_ways() {
+        let e = to_library_error(ApiError::commit_failed("moved"), true);
+        assert_eq!(e.kind(), ErrorKind::CommitConflict);
+        assert!(e.is_retryable());
+        let back = ApiError::from(e);
+        assert_eq!(back.status.as_u16(), 409);
+        assert_eq!(back.kind, "CommitFailedException");
+        let unknown = ApiError::from(crate::store::StoreError::Database("gone".into()));
+        assert_eq!(
+            to_library_error(unknown, true).kind(),
+            ErrorKind::CommitStateUnknown
+        );
+        assert_eq!(
+            to_library_error(ApiError::no_such_table("t"), false).kind(),
+            ErrorKind::NotFound
+        );
+    }
+
+    #[test]
     fn actions_round_trip_their_names() {
         for a in MaintenanceAction::ALL {
             assert_eq!(MaintenanceAction::parse(a.as_str()), Some(a));
