@@ -23,6 +23,10 @@ use crate::store::{DEFAULT_ACQUIRE_TIMEOUT, PoolSettings, StorageConfig};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8181";
 /// Default request body limit (16 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Default of [`Config::maintenance_poll`].
+pub const DEFAULT_MAINTENANCE_POLL: Duration = Duration::from_secs(10);
+/// Default of [`Config::maintenance_lease`].
+pub const DEFAULT_MAINTENANCE_LEASE: Duration = Duration::from_secs(600);
 
 /// Floe's Iceberg REST catalog server.
 ///
@@ -102,6 +106,14 @@ pub struct Args {
     /// The OIDC claim holding the principal's name [default: sub]
     #[arg(long, env = "FLOE_OIDC_PRINCIPAL_CLAIM", global = true)]
     pub oidc_principal_claim: Option<String>,
+    /// How often the maintenance worker looks for due schedules and queued tasks, in
+    /// milliseconds; 0 turns this process's worker off [default: 10000]
+    #[arg(long, env = "FLOE_MAINTENANCE_POLL_MS", global = true)]
+    pub maintenance_poll_ms: Option<u64>,
+    /// How long a worker's claim on a task holds without renewal, in seconds; another
+    /// worker takes the task over after that [default: 600]
+    #[arg(long, env = "FLOE_MAINTENANCE_LEASE_SECS", global = true)]
+    pub maintenance_lease_secs: Option<u64>,
 }
 
 /// The binary's commands.
@@ -149,6 +161,10 @@ pub struct FileConfig {
     pub oidc_audience: Option<String>,
     /// See [`Args::oidc_principal_claim`].
     pub oidc_principal_claim: Option<String>,
+    /// See [`Args::maintenance_poll_ms`].
+    pub maintenance_poll_ms: Option<u64>,
+    /// See [`Args::maintenance_lease_secs`].
+    pub maintenance_lease_secs: Option<u64>,
     /// Warehouses to create at start when missing (`[[warehouses]]` tables).
     #[serde(default)]
     pub warehouses: Vec<WarehouseConfig>,
@@ -213,6 +229,10 @@ pub struct Config {
     pub token_ttl: Duration,
     /// An external OIDC issuer whose tokens are accepted.
     pub oidc: Option<OidcConfig>,
+    /// How often the maintenance worker runs a round; zero turns it off.
+    pub maintenance_poll: Duration,
+    /// How long a claim on a maintenance task holds without renewal.
+    pub maintenance_lease: Duration,
 }
 
 /// An external OIDC issuer (see [`Args::oidc_issuer`]).
@@ -249,6 +269,8 @@ impl Config {
             root_credentials: None,
             token_ttl: Duration::from_secs(3600),
             oidc: None,
+            maintenance_poll: DEFAULT_MAINTENANCE_POLL,
+            maintenance_lease: DEFAULT_MAINTENANCE_LEASE,
         }
     }
 
@@ -331,6 +353,15 @@ impl Config {
             (None, None) => None,
             _ => return Err("set both oidc-issuer and oidc-jwks, or neither".into()),
         };
+        if let Some(ms) = args.maintenance_poll_ms.or(file.maintenance_poll_ms) {
+            c.maintenance_poll = Duration::from_millis(ms);
+        }
+        if let Some(secs) = args.maintenance_lease_secs.or(file.maintenance_lease_secs) {
+            if secs == 0 {
+                return Err("maintenance-lease-secs must be at least 1".into());
+            }
+            c.maintenance_lease = Duration::from_secs(secs);
+        }
         let mut names = std::collections::HashSet::new();
         for w in &file.warehouses {
             if !names.insert(w.name.as_str()) {

@@ -104,17 +104,57 @@ impl Server {
         &self.state
     }
 
-    /// Serve on `listener` until `shutdown` resolves, then finish in-flight requests.
+    /// Serve on `listener` until `shutdown` resolves, then finish in-flight requests. The
+    /// maintenance worker runs alongside (unless `maintenance_poll` is zero) and stops with
+    /// the server.
     pub async fn run(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+        let worker = (!self.state.config.maintenance_poll.is_zero())
+            .then(|| tokio::spawn(maintenance_worker(self.state.clone(), stopped)));
         let app = api::router(self.state.clone());
         let app = tower::util::MapRequestLayer::new(api::with_default_prefix).layer(app);
-        axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
+        let served = axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        let _ = stop_worker.send(true);
+        if let Some(mut worker) = worker {
+            // A task still running is left to its lease: another worker takes it over.
+            if tokio::time::timeout(WORKER_STOP_GRACE, &mut worker)
+                .await
+                .is_err()
+            {
+                worker.abort();
+            }
+        }
+        served
+    }
+}
+
+/// How long a stopping server waits for its maintenance worker to finish a round.
+const WORKER_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The background maintenance worker of one server process: a round every
+/// `maintenance_poll` (see [`service::CatalogService::maintenance_tick`]) until `stop`.
+async fn maintenance_worker(state: SharedState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let settings = service::WorkerSettings::new(state.config.maintenance_lease);
+    tracing::info!(worker = %settings.worker_id, "maintenance worker started");
+    let mut ticks = tokio::time::interval(state.config.maintenance_poll);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = ticks.tick() => {}
+        }
+        if *stop.borrow() {
+            break;
+        }
+        if let Err(e) = state.service.maintenance_tick(&settings).await {
+            tracing::warn!("maintenance worker round failed: {e}");
+        }
     }
 }
 

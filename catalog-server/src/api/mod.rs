@@ -10,6 +10,8 @@
 //! - `iceberg`: the Iceberg REST Catalog handlers; `management`: Floe's warehouse API;
 //!   `access`: principals, roles, permissions and the audit log; `oauth`: the token endpoint;
 //!   `inspect`: metadata tables of a table (`/management/v1/.../tables/{t}/{kind}`);
+//!   `maintenance`: maintenance actions on a table (`.../tables/{t}/maintenance/{action}`)
+//!   and the task queue (`/management/v1/tasks`);
 //!   `ops`: `/health`, `/metrics`, `/docs`, `/openapi.yaml`.
 //! - [`JsonBody`], [`Params`], [`QueryMap`]: extractors whose rejections are [`ApiError`]s.
 
@@ -17,6 +19,7 @@ mod access;
 mod docs;
 mod iceberg;
 mod inspect;
+mod maintenance;
 mod management;
 mod oauth;
 mod ops;
@@ -63,6 +66,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(iceberg::routes())
         .merge(management::routes())
         .merge(inspect::routes())
+        .merge(maintenance::routes())
         .merge(ops::routes())
         .merge(docs::router())
         .merge(oauth::routes())

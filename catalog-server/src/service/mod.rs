@@ -8,6 +8,10 @@
 //!   requirements still hold).
 //! - `rebase`: contention without losers: a stale pure append is rebased onto its branch's
 //!   new head instead of failing (table property `floe.commit.rebase-appends`).
+//! - `maintenance`: the maintenance actions (expire snapshots, remove orphan files, rewrite
+//!   data files and manifests) run through this service's own commit path, the schedules
+//!   that `floe.maintenance.*` table properties set, and the background worker's rounds over
+//!   the task queue.
 //! - `inspect`: metadata tables (snapshots, history, refs, metadata log, manifests, files,
 //!   entries, partitions, health, changes), paged by streaming manifests.
 //! - `ident`: identifier validation and location rules (nothing may land outside its
@@ -67,6 +71,7 @@
 
 mod ident;
 mod inspect;
+mod maintenance;
 mod rebase;
 mod tables;
 
@@ -78,6 +83,13 @@ pub use ident::{validate_location, validate_name, validate_namespace, validate_p
 pub use inspect::{
     DEFAULT_INSPECT_PAGE, InspectKind, InspectPage, InspectRequest, MAX_INSPECT_PAGE,
     SnapshotSelector,
+};
+pub use maintenance::{
+    DEFAULT_EXPIRE_INTERVAL_MS, EXPIRE_CLEAN_FILES, EXPIRE_ENABLED, EXPIRE_INTERVAL_MS,
+    EXPIRE_MAX_SNAPSHOT_AGE_MS, EXPIRE_RETAIN_LAST, ExpireSnapshotsOptions, ExpirySchedule,
+    MAINTENANCE_PROPERTY_PREFIX, MAX_TASK_ATTEMPTS, MaintenanceAction, ORPHAN_FILES_SHOWN,
+    RemoveOrphanFilesOptions, RewriteDataFilesOptions, RewriteManifestsOptions, WorkerSettings,
+    validate_maintenance_properties, validate_maintenance_property,
 };
 pub use rebase::REBASE_APPENDS_PROPERTY;
 pub use tables::{

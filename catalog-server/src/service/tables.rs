@@ -29,6 +29,9 @@ use table_format::spec::{
 };
 
 use super::ident::{default_table_location, within};
+use super::maintenance::{
+    MAINTENANCE_PROPERTY_PREFIX, touches_schedule, validate_maintenance_properties,
+};
 use super::rebase;
 use super::{
     CatalogService, encode_page, page_args, validate_location, validate_name, validate_namespace,
@@ -390,6 +393,9 @@ impl CatalogService {
     ) -> ApiResult<Bytes> {
         validate_namespace(namespace)?;
         validate_name("table name", &req.name)?;
+        if let Some(p) = &req.properties {
+            validate_maintenance_properties(p)?;
+        }
         let ident = ident_str(namespace, &req.name);
         self.store
             .get_namespace(wh, namespace)
@@ -454,6 +460,13 @@ impl CatalogService {
             }
             return Err(ApiError::from_table_store(e));
         }
+        if md
+            .properties()
+            .keys()
+            .any(|k| k.starts_with(MAINTENANCE_PROPERTY_PREFIX))
+        {
+            self.sync_schedules(wh, namespace, &req.name, &md).await;
+        }
         self.metadata.insert(md_location.clone(), Arc::new(md));
         Ok(response_body(&md_location, &json, Some(&config)))
     }
@@ -473,6 +486,7 @@ impl CatalogService {
             .drop_table(wh, namespace, name)
             .await
             .map_err(ApiError::from_table_store)?;
+        self.drop_schedules(wh, namespace, name).await;
         if !purge {
             return Ok(rec.table_uuid);
         }
@@ -521,7 +535,9 @@ impl CatalogService {
         self.store
             .rename_table(wh, from, to)
             .await
-            .map_err(ApiError::from_table_store)
+            .map_err(ApiError::from_table_store)?;
+        self.rename_schedules(wh, from, to).await;
+        Ok(())
     }
 
     /// Track an existing metadata file as a table.
@@ -580,6 +596,7 @@ impl CatalogService {
             .swap_pointers(wh, &[swap])
             .await
             .map_err(ApiError::from_table_store)?;
+        self.sync_schedules(wh, namespace, &req.name, &md).await;
         let json = md.to_vec()?;
         self.metadata
             .insert(req.metadata_location.clone(), Arc::new(md));
@@ -662,6 +679,13 @@ impl CatalogService {
             return Err(ApiError::bad_request(
                 "a transaction needs at least one table change",
             ));
+        }
+        for ch in &changes {
+            for u in &ch.updates {
+                if let TableUpdate::SetProperties { updates } = u {
+                    validate_maintenance_properties(updates)?;
+                }
+            }
         }
         let io = self.file_io(wh)?;
         // Wait for this process's other commits to the same tables (stripes in ascending
@@ -774,6 +798,20 @@ impl CatalogService {
                 }
             }
         };
+        // Schedules follow the properties in commit order: still this table's turn.
+        if let Ok(outcomes) = &result {
+            for (ch, outcome) in changes.iter().zip(outcomes) {
+                if touches_schedule(ch) {
+                    match self.read_metadata(&io, &outcome.metadata_location).await {
+                        Ok(md) => self.sync_schedules(wh, &ch.namespace, &ch.name, &md).await,
+                        Err(e) => tracing::warn!(
+                            table = %ident_str(&ch.namespace, &ch.name),
+                            "cannot read the committed metadata to update the maintenance schedule: {e}"
+                        ),
+                    }
+                }
+            }
+        }
         if let Some(lock) = lock {
             lock.release().await;
         }

@@ -8,6 +8,8 @@
 //! - [`StoreError`]: what a store reports, in terms the service maps to HTTP.
 //! - [`access`]: principals, roles, grants, signing keys and the audit log
 //!   ([`access::AccessStore`], a supertrait of [`CatalogStore`]).
+//! - [`tasks`]: automatic-maintenance schedules and the task queue ([`tasks::TaskStore`],
+//!   another supertrait).
 //! - [`PoolSettings`]: connection pool limits, from the server configuration.
 //! - [`open`] / [`migrate`]: pick the implementation by the database URL's scheme.
 //! - [`sqlite`]: the embedded default implementation (`sqlite:`; sqlx + migrations in
@@ -24,6 +26,7 @@
 pub mod access;
 pub mod postgres;
 pub mod sqlite;
+pub mod tasks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -334,7 +337,9 @@ impl Page<String> {
 
 /// Every read and write of the catalog's state.
 #[async_trait]
-pub trait CatalogStore: access::AccessStore + Send + Sync + std::fmt::Debug {
+pub trait CatalogStore:
+    access::AccessStore + tasks::TaskStore + Send + Sync + std::fmt::Debug
+{
     /// Whether the database answers (for `/health`).
     async fn ping(&self) -> StoreResult<()>;
 

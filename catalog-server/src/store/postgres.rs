@@ -363,6 +363,7 @@ impl PostgresStore {
 }
 
 super::access::impl_access_store!(PostgresStore);
+super::tasks::impl_task_store!(PostgresStore, "FOR UPDATE SKIP LOCKED");
 
 #[async_trait]
 impl CatalogStore for PostgresStore {

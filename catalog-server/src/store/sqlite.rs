@@ -144,6 +144,7 @@ async fn namespace_exists(
 }
 
 super::access::impl_access_store!(SqliteStore);
+super::tasks::impl_task_store!(SqliteStore, "");
 
 #[async_trait]
 impl CatalogStore for SqliteStore {

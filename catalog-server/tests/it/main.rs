@@ -13,6 +13,9 @@
 //!   (`tests/interop/s3_scenario.py`).
 //! - `deploy`: the Docker Compose catalog configuration and the README's compose snippet,
 //!   run against moto (no Docker engine needed).
+//! - `maintenance`: the `maintenance/{action}` endpoints on real data (reports, files on
+//!   disk, pyiceberg reads), errors, MANAGE, the task queue's claims and leases, scheduled
+//!   expiry, and two replicas running each scheduled task once (PostgreSQL).
 //! - `rebase`: stale pure appends rebased onto the branch's new head instead of 409.
 //! - `replicas`: two servers on one PostgreSQL database and data directory (always PostgreSQL).
 //! - `crash`: the binary killed at each crash point of a commit (feature `fault-injection`,
@@ -30,6 +33,7 @@ mod deploy;
 mod duckdb_floe;
 mod inspect;
 mod interop;
+mod maintenance;
 mod rebase;
 mod replicas;
 mod rest_api;
