@@ -777,7 +777,9 @@ async fn issue_token(server: &TestServer, grant_on: Option<&str>) -> String {
         .change_grants(&wh.id, &Securable::Namespace(ns.into()), &[change])
         .await
         .expect("grant");
-    keys.issue(&reader.id, &reader.name, ttl).await.expect("token")
+    keys.issue(&reader.id, &reader.name, ttl)
+        .await
+        .expect("token")
 }
 
 fn report(results: &[Outcome], s: &Settings, setup: Duration, load_before: &str) {
