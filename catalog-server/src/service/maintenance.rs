@@ -443,24 +443,6 @@ impl Catalog for ServiceCatalog<'_> {
     }
 }
 
-/// Drive `fut` to completion on this worker thread, handed over to blocking duty
-/// (`block_in_place`: the runtime moves its other tasks to another thread meanwhile).
-///
-/// The library's maintenance futures are `Send` in fact, but the compiler cannot prove it
-/// for the closures in their stream combinators (the higher-ranked lifetime limitation of
-/// rust-lang/rust#102211), and a handler's or a spawned worker's future must be `Send`.
-/// Needs the multi-thread runtime (the server's); on another flavor it refuses with a 500
-/// rather than panic.
-fn off_the_runtime<T>(fut: impl Future<Output = ApiResult<T>>) -> ApiResult<T> {
-    let handle = tokio::runtime::Handle::current();
-    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
-        return Err(ApiError::internal(
-            "maintenance needs the multi-thread tokio runtime",
-        ));
-    }
-    tokio::task::block_in_place(|| handle.block_on(fut))
-}
-
 /// A library failure of a maintenance operation on `ident`, in the error model.
 fn operation_error(e: table_format::Error, ident: &str, action: MaintenanceAction) -> ApiError {
     let mut a = ApiError::from(e);
@@ -503,7 +485,7 @@ impl CatalogService {
         action: MaintenanceAction,
         options: &Value,
     ) -> ApiResult<Value> {
-        off_the_runtime(self.maintenance(wh, namespace, name, action, options))
+        self.maintenance(wh, namespace, name, action, options).await
     }
 
     async fn maintenance(
@@ -842,7 +824,7 @@ impl CatalogService {
 
     /// Run a claimed task, renewing its lease meanwhile, and record the outcome.
     async fn run_task(&self, task: TaskRecord, w: &WorkerSettings, lease_ms: i64) -> ApiResult<()> {
-        let outcome = off_the_runtime(async {
+        let outcome = async {
             let run = self.execute_task(&task);
             tokio::pin!(run);
             let mut renew =
@@ -861,7 +843,8 @@ impl CatalogService {
                     }
                 }
             }
-        });
+        }
+        .await;
         let (status, result, error) = match outcome {
             Ok(report) => (TaskStatus::Succeeded, Some(report.to_string()), None),
             Err(e) => {

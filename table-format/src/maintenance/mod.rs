@@ -418,7 +418,11 @@ impl<'a> MetadataReader<'a> {
         mut f: impl FnMut(&'s Snapshot, Option<(&str, u64, Vec<ManifestRef>)>) -> Result<()>,
     ) -> Result<()> {
         let io = self.io;
-        let mut stream = futures::stream::iter(snapshots)
+        // The futures are made first and the stream holds only them: a stream that kept the
+        // closure would make the whole operation's future not provably `Send`
+        // (rust-lang/rust#102211), and servers need it to be.
+        let reads: Vec<_> = snapshots
+            .into_iter()
             .map(|s| async move {
                 if s.manifest_list.is_empty() {
                     return Err(Error::unsupported(format!(
@@ -445,7 +449,8 @@ impl<'a> MetadataReader<'a> {
                     .collect::<Vec<_>>();
                 Ok((s, Some((bytes.len() as u64, manifests))))
             })
-            .buffer_unordered(self.concurrency);
+            .collect();
+        let mut stream = futures::stream::iter(reads).buffer_unordered(self.concurrency);
         while let Some((s, r)) = stream.try_next().await? {
             match r {
                 Some((size, refs)) => f(s, Some((s.manifest_list.as_str(), size, refs)))?,
@@ -475,7 +480,8 @@ impl<'a> MetadataReader<'a> {
     ) -> Result<()> {
         let io = self.io;
         let types = &self.partition_types;
-        let mut stream = futures::stream::iter(manifests)
+        let reads: Vec<_> = manifests
+            .into_iter()
             .map(|m| async move {
                 let ty = types.get(&m.spec_id).ok_or_else(|| {
                     Error::invalid(format!(
@@ -504,7 +510,8 @@ impl<'a> MetadataReader<'a> {
                 }
                 Ok::<_, Error>((m, out))
             })
-            .buffer_unordered(self.concurrency);
+            .collect();
+        let mut stream = futures::stream::iter(reads).buffer_unordered(self.concurrency);
         while let Some((m, entries)) = stream.try_next().await? {
             for e in entries {
                 if !f(&m, e) {
@@ -527,12 +534,14 @@ async fn delete_files(
     let mut deleted = FilesByCategory::default();
     let mut bytes = 0u64;
     let mut errors = Vec::new();
-    let mut stream = futures::stream::iter(files)
+    let deletes: Vec<_> = files
+        .into_iter()
         .map(|(c, path, size)| async move {
             let r = io.delete(&path).await;
             (c, path, size, r)
         })
-        .buffer_unordered(concurrency.max(1));
+        .collect();
+    let mut stream = futures::stream::iter(deletes).buffer_unordered(concurrency.max(1));
     while let Some((c, path, size, r)) = stream.next().await {
         match r {
             Ok(()) => {

@@ -529,8 +529,8 @@ impl RewritePlan {
         let ids: Vec<i32> = schema.fields().iter().map(|f| f.id).collect();
         let reader = ArrowReader::new(self.table.file_io().clone(), schema.clone(), ids)?;
         let arrow_schema = reader.output_schema()?;
-        let batches: Vec<Vec<RecordBatch>> = futures::stream::iter(g.tasks.iter())
-            .map(|t| reader.read(t))
+        let reads: Vec<_> = g.tasks.iter().map(|t| reader.read(t)).collect();
+        let batches: Vec<Vec<RecordBatch>> = futures::stream::iter(reads)
             .buffered(4)
             .try_collect()
             .await?;

@@ -288,15 +288,16 @@ pub struct DeleteIndex {
 impl DeleteIndex {
     /// Index the live delete files of the delete manifests among `manifests`.
     pub async fn load(io: &FileIO, md: &TableMetadata, manifests: &[ManifestFile]) -> Result<Self> {
-        let loaded: Vec<(i32, Vec<ManifestEntry>)> =
-            futures::stream::iter(
-                manifests
-                    .iter()
-                    .filter(|m| m.content == ManifestContentType::Deletes),
-            )
+        // Futures first, then the stream: a stream holding the closures would keep callers'
+        // futures from being provably `Send` (rust-lang/rust#102211).
+        let reads: Vec<_> = manifests
+            .iter()
+            .filter(|m| m.content == ManifestContentType::Deletes)
             .map(|m| async move {
                 Ok::<_, Error>((m.partition_spec_id, load_manifest(io, md, m).await?))
             })
+            .collect();
+        let loaded: Vec<(i32, Vec<ManifestEntry>)> = futures::stream::iter(reads)
             .buffer_unordered(MANIFEST_CONCURRENCY)
             .try_collect()
             .await?;

@@ -29,4 +29,5 @@ mod refs;
 mod replay;
 mod s3;
 mod schema_evolution;
+mod send_check;
 mod upsert;
