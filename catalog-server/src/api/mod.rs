@@ -9,7 +9,8 @@
 //!   `/openapi.yaml`, `/v1/oauth/tokens`) gets its [`Caller`] here, or a 401.
 //! - `iceberg`: the Iceberg REST Catalog handlers; `management`: Floe's warehouse API;
 //!   `access`: principals, roles, permissions and the audit log; `oauth`: the token endpoint;
-//!   `inspect`: metadata tables of a table (`/management/v1/.../tables/{t}/{kind}`);
+//!   `inspect`: metadata tables of a table (`/management/v1/.../tables/{t}/{kind}`), with
+//!   `inspect_arrow` for their Arrow IPC stream form;
 //!   `ops`: `/health`, `/metrics`, `/docs`, `/openapi.yaml`.
 //! - [`JsonBody`], [`Params`], [`QueryMap`]: extractors whose rejections are [`ApiError`]s.
 
@@ -17,6 +18,7 @@ mod access;
 mod docs;
 mod iceberg;
 mod inspect;
+mod inspect_arrow;
 mod management;
 mod oauth;
 mod ops;
