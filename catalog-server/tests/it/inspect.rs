@@ -15,6 +15,11 @@
 //!   of file entries, no data written) paged by 100: every file once; `entries` in pages of 7,
 //!   `changes` across the whole lineage, CSV, and a token that keeps reading its snapshot
 //!   after another commit.
+//! - `inspect_pages_ten_thousand_files_each_once`: 10,000 file entries in 10 manifests, paged
+//!   by 1,000 and by 333: exactly the files appended, each once. Bounded memory: with every
+//!   manifest but the first deleted from storage, the pages inside the first manifest are
+//!   still served (a page reads the manifests it needs, not the whole file list), and the
+//!   page that needs the second manifest fails with a 5xx rather than skip it.
 //! - `inspect_health_reports_small_files`: many one-file appends → small_file_ratio 1 and a
 //!   compaction recommendation.
 //! - `inspect_arrow_stream_matches_json_rows`: every kind as an Arrow IPC stream, read back
@@ -670,4 +675,51 @@ async fn inspect_arrow_stream_matches_json_rows() {
         .map(|r| r["file_path"].as_str().unwrap())
         .collect();
     assert_eq!(paged_paths, json_paths);
+}
+
+#[tokio::test]
+async fn inspect_pages_ten_thousand_files_each_once() {
+    let server = TestServer::start().await;
+    let started = std::time::Instant::now();
+    let t = table_with_appends(&server, "big", "files10k", 10, 1000, 4096).await;
+    println!("10,000 file entries committed in {:?}", started.elapsed());
+    let location = t.metadata().location().to_string();
+    let expected: BTreeSet<String> = (0..10)
+        .flat_map(|a| (0..1000).map(move |i| (a, i)))
+        .map(|(a, i)| format!("{location}/data/a{a:03}-{i:05}.parquet"))
+        .collect();
+    let url = inspect_url(&server, "big", "files10k", "files");
+    // The largest page, and an odd size whose pages end anywhere inside a manifest.
+    for size in [1000, 333] {
+        let started = std::time::Instant::now();
+        let rows = all_rows(&url, size, "").await;
+        let paths: Vec<String> = rows
+            .iter()
+            .map(|r| r["file_path"].as_str().unwrap().to_string())
+            .collect();
+        let unique: BTreeSet<String> = paths.iter().cloned().collect();
+        assert_eq!(paths.len(), 10_000, "page size {size}: every file");
+        assert_eq!(unique.len(), 10_000, "page size {size}: no file twice");
+        assert_eq!(unique, expected, "page size {size}: no file missing");
+        println!("pages of {size}: {:?}", started.elapsed());
+    }
+
+    // A page reads only the manifests it needs, never the table's whole file list: with every
+    // manifest but the first one gone from storage, the first pages are still served.
+    let manifests = all_rows(&inspect_url(&server, "big", "files10k", "manifests"), 100, "").await;
+    assert_eq!(manifests.len(), 10);
+    for m in &manifests[1..] {
+        let path = m["path"].as_str().unwrap();
+        std::fs::remove_file(path.trim_start_matches("file://")).unwrap();
+    }
+    let (s, body) = get(&format!("{url}?page-size=500")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"].as_array().unwrap().len(), 500);
+    let token = body["next-page-token"].as_str().unwrap();
+    let (s, body) = get(&format!("{url}?page-size=400&page-token={token}")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"].as_array().unwrap().len(), 400);
+    // Reading on past the first manifest needs the second one: a 5xx, not a silent gap.
+    let (s, _) = get(&format!("{url}?page-size=1000")).await;
+    assert!(s.is_server_error(), "{s}");
 }
