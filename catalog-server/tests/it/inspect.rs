@@ -26,6 +26,10 @@
 //!   by pyarrow (`tests/interop/read_arrow_stream.py`), equals the JSON rows cell for cell
 //!   (event times as ms, nested values as their JSON text); pages follow the
 //!   `next-page-token` header.
+//! - `inspect_health_after_compaction`: twelve appends of real small Parquet files (a target
+//!   size that makes them all small) → compaction advised; after table-format's
+//!   `RewriteDataFiles` through the server, fewer and larger files, the same records, small
+//!   files no longer the majority and no compaction advice.
 //! - `inspect_errors`: unknown kind, snapshot, ref, table, namespace, warehouse; bad page
 //!   tokens and sizes; conflicting selectors; unacceptable formats: 4xx in the error model.
 
@@ -35,7 +39,10 @@ use std::process::Stdio;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use table_format::catalog::{Catalog, RestCatalog, RestCatalogConfig, TableCreation, TableIdent};
-use table_format::spec::{DataFile, DataFileFormat, NestedField, PrimitiveType, Schema};
+use table_format::arrow::iceberg_schema_to_arrow;
+use table_format::spec::{
+    DataFile, DataFileFormat, NestedField, PrimitiveType, Schema, TableUpdate,
+};
 use table_format::table::Table;
 
 use crate::common::{TestServer, assert_error, client, get};
@@ -722,4 +729,113 @@ async fn inspect_pages_ten_thousand_files_each_once() {
     // Reading on past the first manifest needs the second one: a 5xx, not a silent gap.
     let (s, _) = get(&format!("{url}?page-size=1000")).await;
     assert!(s.is_server_error(), "{s}");
+}
+
+/// Rows `start..start + n` of [`schema`].
+fn batch(start: i64, n: i64) -> arrow_array::RecordBatch {
+    use arrow_array::{Int64Array, StringArray};
+    let arrow = std::sync::Arc::new(iceberg_schema_to_arrow(&schema()).unwrap());
+    let ids: Vec<i64> = (start..start + n).collect();
+    arrow_array::RecordBatch::try_new(
+        arrow,
+        vec![
+            std::sync::Arc::new(Int64Array::from(ids.clone())),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                ids.iter().map(|i| format!("user-{i:06}")),
+            )),
+        ],
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn inspect_health_after_compaction() {
+    let server = TestServer::start().await;
+    let catalog = connect(&server).await;
+    catalog
+        .create_namespace(&["compaction".to_string()], HashMap::new())
+        .await
+        .unwrap();
+    let ident = TableIdent::new(["compaction"], "events");
+    let mut t = catalog
+        .create_table(&ident, TableCreation::new(schema()))
+        .await
+        .unwrap();
+    // Twelve small appends of real Parquet files (compaction reads them).
+    for i in 0..12 {
+        t = t
+            .fast_append()
+            .add_batches(&[batch(i * 50, 50)])
+            .await
+            .unwrap()
+            .commit(&catalog)
+            .await
+            .unwrap();
+    }
+    // A target size that makes all twelve small: four times the largest, so "small" (under a
+    // quarter of the target) is anything up to the largest file.
+    let largest = all_rows(&inspect_url(&server, "compaction", "events", "files"), 100, "")
+        .await
+        .iter()
+        .map(|f| f["file_size_in_bytes"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    let target = 4 * (largest + 1);
+    catalog
+        .commit_table(
+            &ident,
+            vec![],
+            vec![TableUpdate::SetProperties {
+                updates: [(
+                    "write.target-file-size-bytes".to_string(),
+                    target.to_string(),
+                )]
+                .into(),
+            }],
+        )
+        .await
+        .unwrap();
+    let health = || async {
+        let (s, body) = get(&inspect_url(&server, "compaction", "events", "health")).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body["rows"][0].clone()
+    };
+    let compact_advice = |h: &Value| {
+        h["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with("compact"))
+    };
+    let before = health().await;
+    println!("before compaction: {before}");
+    assert_eq!(before["data_file_count"], 12, "{before}");
+    assert_eq!(before["small_file_ratio"], 1.0, "{before}");
+    assert_eq!(before["total_records"], 600, "{before}");
+    assert!(compact_advice(&before), "{before}");
+
+    let t = catalog.load_table(&ident).await.unwrap();
+    let report = t.rewrite_data_files().execute(&catalog).await.unwrap();
+    assert_eq!(report.rewritten_data_files, 12);
+    assert!(report.added_data_files >= 1 && report.added_data_files < 12);
+
+    let after = health().await;
+    println!("after compaction: {after}");
+    assert_eq!(
+        after["data_file_count"],
+        json!(report.added_data_files),
+        "{after}"
+    );
+    assert_eq!(after["total_records"], 600, "records unchanged: {after}");
+    assert_eq!(after["snapshot_count"], 13, "twelve appends and a replace: {after}");
+    assert!(
+        after["small_file_ratio"].as_f64().unwrap() < 0.5,
+        "small files no longer the majority: {after}"
+    );
+    assert!(
+        after["avg_file_size_bytes"].as_i64().unwrap()
+            > before["avg_file_size_bytes"].as_i64().unwrap(),
+        "{after}"
+    );
+    assert!(!compact_advice(&after), "no compaction advice: {after}");
 }
