@@ -31,10 +31,10 @@ use table_format::avro::{ManifestListWriter, ManifestWriter};
 use table_format::catalog::metadata_file_location;
 use table_format::io::FileIO;
 use table_format::spec::{
-    DataFile, DataFileFormat, Datum, FormatVersion, ManifestContentType, ManifestFile,
-    NestedField, Operation, PrimitiveType, Schema, Snapshot, SnapshotReference, SortOrder,
-    SourceId, Summary, TableMetadata, TableMetadataBuilder, TableUpdate, Transform,
-    UnboundPartitionField, UnboundPartitionSpec,
+    DataFile, DataFileFormat, Datum, FormatVersion, ManifestContentType, ManifestFile, NestedField,
+    Operation, PrimitiveType, Schema, Snapshot, SnapshotReference, SortOrder, SourceId, Summary,
+    TableMetadata, TableMetadataBuilder, TableUpdate, Transform, UnboundPartitionField,
+    UnboundPartitionSpec,
 };
 
 const DAY0: i32 = 20_000;
@@ -87,7 +87,10 @@ fn data_file(dir: &str, day: i32, m: usize, j: usize) -> DataFile {
         upper_bounds: vec![
             (1, Datum::Long(id0 + 999).to_bytes()),
             (2, Datum::Timestamptz(day_us + 86_399_000_000).to_bytes()),
-            (3, Datum::String(format!("cat-{:03}", j % 100 + 1)).to_bytes()),
+            (
+                3,
+                Datum::String(format!("cat-{:03}", j % 100 + 1)).to_bytes(),
+            ),
             (4, Datum::Double(99.5).to_bytes()),
         ],
         split_offsets: Some(vec![4]),
@@ -326,7 +329,11 @@ async fn main() {
         .send()
         .await
         .expect("register");
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+    assert!(
+        r.status().is_success(),
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
     let url = |kind: &str| {
         format!(
             "{}/management/v1/warehouses/default/namespaces/bench/tables/files/{kind}",
@@ -357,7 +364,10 @@ async fn main() {
         return;
     }
     for (kind, floe) in [
-        ("files", vec![("JSON", &files_json), ("Arrow", &files_arrow)]),
+        (
+            "files",
+            vec![("JSON", &files_json), ("Arrow", &files_arrow)],
+        ),
         ("partitions", vec![("JSON", &parts)]),
     ] {
         let py = pyiceberg(&metadata, kind);

@@ -150,7 +150,10 @@ fn column(rows: &[Value], name: &str, cell: Cell) -> ArrayRef {
         Cell::Int => {
             let mut b = Int32Builder::with_capacity(n);
             values.for_each(|v| {
-                b.append_option(v.and_then(Value::as_i64).and_then(|i| i32::try_from(i).ok()))
+                b.append_option(
+                    v.and_then(Value::as_i64)
+                        .and_then(|i| i32::try_from(i).ok()),
+                )
             });
             Arc::new(b.finish())
         }

@@ -38,8 +38,8 @@ use std::process::Stdio;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use table_format::catalog::{Catalog, RestCatalog, RestCatalogConfig, TableCreation, TableIdent};
 use table_format::arrow::iceberg_schema_to_arrow;
+use table_format::catalog::{Catalog, RestCatalog, RestCatalogConfig, TableCreation, TableIdent};
 use table_format::spec::{
     DataFile, DataFileFormat, NestedField, PrimitiveType, Schema, TableUpdate,
 };
@@ -561,10 +561,10 @@ async fn inspect_arrow_stream_matches_json_rows() {
     let python = venv_python();
     let server = TestServer::start().await;
     table_with_appends(&server, "arrow", "t", 3, 4, 512).await;
-    let first = all_rows(&inspect_url(&server, "arrow", "t", "snapshots"), 10, "").await[0]
-        ["snapshot_id"]
-        .as_i64()
-        .unwrap();
+    let first =
+        all_rows(&inspect_url(&server, "arrow", "t", "snapshots"), 10, "").await[0]["snapshot_id"]
+            .as_i64()
+            .unwrap();
     let dir = server.data_dir().join("arrow-pages");
     std::fs::create_dir_all(&dir).unwrap();
     let kinds: Vec<(&str, String)> = vec![
@@ -625,8 +625,7 @@ async fn inspect_arrow_stream_matches_json_rows() {
         String::from_utf8_lossy(&out.stderr)
     );
     let read: Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap())
-            .unwrap();
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     for ((kind, _), file) in kinds.iter().zip(&files) {
         let arrow = &read[file];
         let schema: Vec<(String, String)> = arrow["schema"]
@@ -713,7 +712,12 @@ async fn inspect_pages_ten_thousand_files_each_once() {
 
     // A page reads only the manifests it needs, never the table's whole file list: with every
     // manifest but the first one gone from storage, the first pages are still served.
-    let manifests = all_rows(&inspect_url(&server, "big", "files10k", "manifests"), 100, "").await;
+    let manifests = all_rows(
+        &inspect_url(&server, "big", "files10k", "manifests"),
+        100,
+        "",
+    )
+    .await;
     assert_eq!(manifests.len(), 10);
     for m in &manifests[1..] {
         let path = m["path"].as_str().unwrap();
@@ -774,12 +778,16 @@ async fn inspect_health_after_compaction() {
     }
     // A target size that makes all twelve small: four times the largest, so "small" (under a
     // quarter of the target) is anything up to the largest file.
-    let largest = all_rows(&inspect_url(&server, "compaction", "events", "files"), 100, "")
-        .await
-        .iter()
-        .map(|f| f["file_size_in_bytes"].as_i64().unwrap())
-        .max()
-        .unwrap();
+    let largest = all_rows(
+        &inspect_url(&server, "compaction", "events", "files"),
+        100,
+        "",
+    )
+    .await
+    .iter()
+    .map(|f| f["file_size_in_bytes"].as_i64().unwrap())
+    .max()
+    .unwrap();
     let target = 4 * (largest + 1);
     catalog
         .commit_table(
@@ -827,7 +835,10 @@ async fn inspect_health_after_compaction() {
         "{after}"
     );
     assert_eq!(after["total_records"], 600, "records unchanged: {after}");
-    assert_eq!(after["snapshot_count"], 13, "twelve appends and a replace: {after}");
+    assert_eq!(
+        after["snapshot_count"], 13,
+        "twelve appends and a replace: {after}"
+    );
     assert!(
         after["small_file_ratio"].as_f64().unwrap() < 0.5,
         "small files no longer the majority: {after}"
