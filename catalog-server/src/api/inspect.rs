@@ -182,7 +182,7 @@ fn csv_response(page: &InspectPage) -> ApiResult<Response> {
     let body = w
         .into_inner()
         .map_err(|e| ApiError::internal(format!("cannot write CSV: {e}")))?;
-    Ok(with_token(body, "text/csv; charset=utf-8", &page))
+    Ok(with_token(body, "text/csv; charset=utf-8", page))
 }
 
 /// A 200 with `body` of `content_type`, the next page's token in the `next-page-token` header.
