@@ -4,7 +4,9 @@
 //! Parses the query (`page-size`, `page-token`, one of `snapshot-id` / `ref` / `as-of-ms`,
 //! and for `changes` `from-snapshot-id` / `to-snapshot-id`), calls the service and answers
 //! `{"rows": [...], "next-page-token": ...}` as JSON, or the same rows as CSV for
-//! `Accept: text/csv` (the next page's token then travels in the `next-page-token` header).
+//! `Accept: text/csv` or as an Arrow IPC stream for
+//! `Accept: application/vnd.apache.arrow.stream` ([`super::inspect_arrow`]); in those two
+//! forms the next page's token travels in the `next-page-token` response header.
 
 use axum::Router;
 use axum::extract::State;
@@ -13,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::inspect_arrow::{ARROW_STREAM, ipc_stream};
 use super::{Params, QueryMap, SharedState};
 use crate::auth::{Caller, Privilege};
 use crate::error::{ApiError, ApiResult};
@@ -34,6 +37,7 @@ pub fn routes() -> Router<SharedState> {
 enum Format {
     Json,
     Csv,
+    Arrow,
 }
 
 fn format_of(headers: &HeaderMap) -> ApiResult<Format> {
@@ -54,13 +58,17 @@ fn format_of(headers: &HeaderMap) -> ApiResult<Format> {
         match t.as_str() {
             "application/json" | "*/*" | "application/*" | "" => return Ok(Format::Json),
             "text/csv" | "text/*" => return Ok(Format::Csv),
+            ARROW_STREAM => return Ok(Format::Arrow),
             _ => {}
         }
     }
     Err(ApiError::new(
         StatusCode::NOT_ACCEPTABLE,
         "NotAcceptableException",
-        format!("cannot answer in {accept}; the formats are application/json and text/csv"),
+        format!(
+            "cannot answer in {accept}; the formats are application/json, text/csv and \
+             {ARROW_STREAM}"
+        ),
     ))
 }
 
@@ -145,6 +153,11 @@ async fn inspect(
         }))
         .into_response()),
         Format::Csv => csv_response(&page),
+        Format::Arrow => {
+            let body = ipc_stream(&page)
+                .map_err(|e| ApiError::internal(format!("cannot write an Arrow stream: {e}")))?;
+            Ok(with_token(body, ARROW_STREAM, &page))
+        }
     }
 }
 
@@ -169,17 +182,20 @@ fn csv_response(page: &InspectPage) -> ApiResult<Response> {
     let body = w
         .into_inner()
         .map_err(|e| ApiError::internal(format!("cannot write CSV: {e}")))?;
+    Ok(with_token(body, "text/csv; charset=utf-8", page))
+}
+
+/// A 200 with `body` of `content_type`, the next page's token in the `next-page-token` header.
+fn with_token(body: Vec<u8>, content_type: &'static str, page: &InspectPage) -> Response {
     let mut resp = (StatusCode::OK, body).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(t) = &page.next_page_token
         && let Ok(v) = HeaderValue::from_str(t)
     {
         resp.headers_mut().insert("next-page-token", v);
     }
-    Ok(resp)
+    resp
 }
 
 #[cfg(test)]
@@ -197,6 +213,11 @@ mod tests {
             HeaderValue::from_static("application/json;q=0.9, text/csv"),
         );
         assert_eq!(format_of(&h).unwrap(), Format::Json);
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/vnd.apache.arrow.stream"),
+        );
+        assert_eq!(format_of(&h).unwrap(), Format::Arrow);
         h.insert(header::ACCEPT, HeaderValue::from_static("image/png"));
         assert_eq!(
             format_of(&h).unwrap_err().status,

@@ -9,7 +9,8 @@
 //!   `/openapi.yaml`, `/v1/oauth/tokens`) gets its [`Caller`] here, or a 401.
 //! - `iceberg`: the Iceberg REST Catalog handlers; `management`: Floe's warehouse API;
 //!   `access`: principals, roles, permissions and the audit log; `oauth`: the token endpoint;
-//!   `inspect`: metadata tables of a table (`/management/v1/.../tables/{t}/{kind}`);
+//!   `inspect`: metadata tables of a table (`/management/v1/.../tables/{t}/{kind}`), with
+//!   `inspect_arrow` for their Arrow IPC stream form;
 //!   `maintenance`: maintenance actions on a table (`.../tables/{t}/maintenance/{action}`)
 //!   and the task queue (`/management/v1/tasks`);
 //!   `ops`: `/health`, `/metrics`, `/docs`, `/openapi.yaml`.
@@ -19,6 +20,7 @@ mod access;
 mod docs;
 mod iceberg;
 mod inspect;
+mod inspect_arrow;
 mod maintenance;
 mod management;
 mod oauth;

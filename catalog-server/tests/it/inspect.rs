@@ -15,8 +15,21 @@
 //!   of file entries, no data written) paged by 100: every file once; `entries` in pages of 7,
 //!   `changes` across the whole lineage, CSV, and a token that keeps reading its snapshot
 //!   after another commit.
+//! - `inspect_pages_ten_thousand_files_each_once`: 10,000 file entries in 10 manifests, paged
+//!   by 1,000 and by 333: exactly the files appended, each once. Bounded memory: with every
+//!   manifest but the first deleted from storage, the pages inside the first manifest are
+//!   still served (a page reads the manifests it needs, not the whole file list), and the
+//!   page that needs the second manifest fails with a 5xx rather than skip it.
 //! - `inspect_health_reports_small_files`: many one-file appends → small_file_ratio 1 and a
 //!   compaction recommendation.
+//! - `inspect_arrow_stream_matches_json_rows`: every kind as an Arrow IPC stream, read back
+//!   by pyarrow (`tests/interop/read_arrow_stream.py`), equals the JSON rows cell for cell
+//!   (event times as ms, nested values as their JSON text); pages follow the
+//!   `next-page-token` header.
+//! - `inspect_health_after_compaction`: twelve appends of real small Parquet files (a target
+//!   size that makes them all small) → compaction advised; after table-format's
+//!   `RewriteDataFiles` through the server, fewer and larger files, the same records, small
+//!   files no longer the majority and no compaction advice.
 //! - `inspect_errors`: unknown kind, snapshot, ref, table, namespace, warehouse; bad page
 //!   tokens and sizes; conflicting selectors; unacceptable formats: 4xx in the error model.
 
@@ -25,8 +38,11 @@ use std::process::Stdio;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use table_format::arrow::iceberg_schema_to_arrow;
 use table_format::catalog::{Catalog, RestCatalog, RestCatalogConfig, TableCreation, TableIdent};
-use table_format::spec::{DataFile, DataFileFormat, NestedField, PrimitiveType, Schema};
+use table_format::spec::{
+    DataFile, DataFileFormat, NestedField, PrimitiveType, Schema, TableUpdate,
+};
 use table_format::table::Table;
 
 use crate::common::{TestServer, assert_error, client, get};
@@ -493,4 +509,344 @@ async fn inspect_errors() {
     assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["type"], "NotAcceptableException");
+}
+
+/// GET `url` with `Accept: application/vnd.apache.arrow.stream`: the body and the
+/// `next-page-token` header.
+async fn get_arrow(url: &str) -> (Vec<u8>, Option<String>) {
+    let r = client()
+        .get(url)
+        .header("accept", "application/vnd.apache.arrow.stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{url}");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.apache.arrow.stream"
+    );
+    let token = r
+        .headers()
+        .get("next-page-token")
+        .map(|v| v.to_str().unwrap().to_string());
+    (r.bytes().await.unwrap().to_vec(), token)
+}
+
+/// Arrow's value of a cell against the JSON row's: event times are ms on the Arrow side;
+/// nested JSON values travel as their JSON text.
+fn assert_cell_equal(kind: &str, column: &str, ty: &str, arrow: &Value, json: &Value) {
+    let want = if ty.starts_with("timestamp[ms") {
+        match json {
+            Value::String(s) => json!(
+                chrono::DateTime::parse_from_rfc3339(s)
+                    .unwrap()
+                    .timestamp_millis()
+            ),
+            other => other.clone(),
+        }
+    } else {
+        json.clone()
+    };
+    let got = match (arrow, &want) {
+        (Value::String(text), Value::Object(_) | Value::Array(_)) => {
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("{kind}.{column}: {text}: {e}"))
+        }
+        _ => arrow.clone(),
+    };
+    assert_eq!(got, want, "{kind}.{column} ({ty})");
+}
+
+#[tokio::test]
+async fn inspect_arrow_stream_matches_json_rows() {
+    let python = venv_python();
+    let server = TestServer::start().await;
+    table_with_appends(&server, "arrow", "t", 3, 4, 512).await;
+    let first =
+        all_rows(&inspect_url(&server, "arrow", "t", "snapshots"), 10, "").await[0]["snapshot_id"]
+            .as_i64()
+            .unwrap();
+    let dir = server.data_dir().join("arrow-pages");
+    std::fs::create_dir_all(&dir).unwrap();
+    let kinds: Vec<(&str, String)> = vec![
+        ("snapshots", String::new()),
+        ("history", String::new()),
+        ("refs", String::new()),
+        ("metadata-log", String::new()),
+        ("manifests", String::new()),
+        ("files", String::new()),
+        ("entries", String::new()),
+        ("partitions", String::new()),
+        ("health", String::new()),
+        ("changes", format!("&from-snapshot-id={first}")),
+    ];
+    let mut json_rows: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut files: Vec<String> = Vec::new();
+    for (kind, extra) in &kinds {
+        let url = inspect_url(&server, "arrow", "t", kind);
+        json_rows.insert(kind.to_string(), all_rows(&url, 1000, extra).await);
+        let (bytes, token) = get_arrow(&format!("{url}?page-size=1000{extra}")).await;
+        assert_eq!(token, None, "{kind}: one page");
+        let path = dir.join(format!("{kind}.arrows"));
+        std::fs::write(&path, bytes).unwrap();
+        files.push(path.display().to_string());
+    }
+    // Paged: 12 files in pages of 5, the token in a header.
+    let url = inspect_url(&server, "arrow", "t", "files");
+    let mut token: Option<String> = None;
+    let mut paged = Vec::new();
+    loop {
+        let mut u = format!("{url}?page-size=5");
+        if let Some(t) = &token {
+            u.push_str(&format!("&page-token={t}"));
+        }
+        let (bytes, next) = get_arrow(&u).await;
+        let path = dir.join(format!("files-page-{}.arrows", paged.len()));
+        std::fs::write(&path, bytes).unwrap();
+        paged.push(path.display().to_string());
+        token = next;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paged.len(), 3, "12 files in pages of 5");
+
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/interop/read_arrow_stream.py");
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args(files.iter().chain(&paged))
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    for ((kind, _), file) in kinds.iter().zip(&files) {
+        let arrow = &read[file];
+        let schema: Vec<(String, String)> = arrow["schema"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f[0].as_str().unwrap().to_string(),
+                    f[1].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let rows = arrow["rows"].as_array().unwrap();
+        let want = &json_rows[*kind];
+        assert_eq!(rows.len(), want.len(), "{kind}: row counts");
+        assert!(!want.is_empty(), "{kind}: rows to compare");
+        for (a, j) in rows.iter().zip(want) {
+            // Every JSON column is in the stream.
+            if let Value::Object(m) = j {
+                for k in m.keys() {
+                    assert!(schema.iter().any(|(n, _)| n == k), "{kind}: no column {k}");
+                }
+            }
+            for (column, ty) in &schema {
+                if column == "hours_since_update" {
+                    continue; // the clock moved between the two requests
+                }
+                let jv = j.get(column).cloned().unwrap_or(Value::Null);
+                assert_cell_equal(kind, column, ty, &a[column], &jv);
+            }
+        }
+        println!("{kind}: {} rows, schema {schema:?}", rows.len());
+    }
+    let types: HashMap<String, String> = read[&files[5]]["schema"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f[0].as_str().unwrap().into(), f[1].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(types["file_size_in_bytes"], "int64");
+    assert_eq!(types["content"], "int32");
+    assert_eq!(types["readable_metrics"], "string");
+    let snaps = &read[&files[0]]["schema"][0];
+    assert_eq!(snaps, &json!(["committed_at", "timestamp[ms, tz=UTC]"]));
+    let paged_paths: Vec<&str> = paged
+        .iter()
+        .flat_map(|p| read[p]["rows"].as_array().unwrap())
+        .map(|r| r["file_path"].as_str().unwrap())
+        .collect();
+    let json_paths: Vec<&str> = json_rows["files"]
+        .iter()
+        .map(|r| r["file_path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paged_paths, json_paths);
+}
+
+#[tokio::test]
+async fn inspect_pages_ten_thousand_files_each_once() {
+    let server = TestServer::start().await;
+    let started = std::time::Instant::now();
+    let t = table_with_appends(&server, "big", "files10k", 10, 1000, 4096).await;
+    println!("10,000 file entries committed in {:?}", started.elapsed());
+    let location = t.metadata().location().to_string();
+    let expected: BTreeSet<String> = (0..10)
+        .flat_map(|a| (0..1000).map(move |i| (a, i)))
+        .map(|(a, i)| format!("{location}/data/a{a:03}-{i:05}.parquet"))
+        .collect();
+    let url = inspect_url(&server, "big", "files10k", "files");
+    // The largest page, and an odd size whose pages end anywhere inside a manifest.
+    for size in [1000, 333] {
+        let started = std::time::Instant::now();
+        let rows = all_rows(&url, size, "").await;
+        let paths: Vec<String> = rows
+            .iter()
+            .map(|r| r["file_path"].as_str().unwrap().to_string())
+            .collect();
+        let unique: BTreeSet<String> = paths.iter().cloned().collect();
+        assert_eq!(paths.len(), 10_000, "page size {size}: every file");
+        assert_eq!(unique.len(), 10_000, "page size {size}: no file twice");
+        assert_eq!(unique, expected, "page size {size}: no file missing");
+        println!("pages of {size}: {:?}", started.elapsed());
+    }
+
+    // A page reads only the manifests it needs, never the table's whole file list: with every
+    // manifest but the first one gone from storage, the first pages are still served.
+    let manifests = all_rows(
+        &inspect_url(&server, "big", "files10k", "manifests"),
+        100,
+        "",
+    )
+    .await;
+    assert_eq!(manifests.len(), 10);
+    for m in &manifests[1..] {
+        let path = m["path"].as_str().unwrap();
+        std::fs::remove_file(path.trim_start_matches("file://")).unwrap();
+    }
+    let (s, body) = get(&format!("{url}?page-size=500")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"].as_array().unwrap().len(), 500);
+    let token = body["next-page-token"].as_str().unwrap();
+    let (s, body) = get(&format!("{url}?page-size=400&page-token={token}")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"].as_array().unwrap().len(), 400);
+    // Reading on past the first manifest needs the second one: a 5xx, not a silent gap.
+    let (s, _) = get(&format!("{url}?page-size=1000")).await;
+    assert!(s.is_server_error(), "{s}");
+}
+
+/// Rows `start..start + n` of [`schema`].
+fn batch(start: i64, n: i64) -> arrow_array::RecordBatch {
+    use arrow_array::{Int64Array, StringArray};
+    let arrow = std::sync::Arc::new(iceberg_schema_to_arrow(&schema()).unwrap());
+    let ids: Vec<i64> = (start..start + n).collect();
+    arrow_array::RecordBatch::try_new(
+        arrow,
+        vec![
+            std::sync::Arc::new(Int64Array::from(ids.clone())),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                ids.iter().map(|i| format!("user-{i:06}")),
+            )),
+        ],
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn inspect_health_after_compaction() {
+    let server = TestServer::start().await;
+    let catalog = connect(&server).await;
+    catalog
+        .create_namespace(&["compaction".to_string()], HashMap::new())
+        .await
+        .unwrap();
+    let ident = TableIdent::new(["compaction"], "events");
+    let mut t = catalog
+        .create_table(&ident, TableCreation::new(schema()))
+        .await
+        .unwrap();
+    // Twelve small appends of real Parquet files (compaction reads them).
+    for i in 0..12 {
+        t = t
+            .fast_append()
+            .add_batches(&[batch(i * 50, 50)])
+            .await
+            .unwrap()
+            .commit(&catalog)
+            .await
+            .unwrap();
+    }
+    // A target size that makes all twelve small: four times the largest, so "small" (under a
+    // quarter of the target) is anything up to the largest file.
+    let largest = all_rows(
+        &inspect_url(&server, "compaction", "events", "files"),
+        100,
+        "",
+    )
+    .await
+    .iter()
+    .map(|f| f["file_size_in_bytes"].as_i64().unwrap())
+    .max()
+    .unwrap();
+    let target = 4 * (largest + 1);
+    catalog
+        .commit_table(
+            &ident,
+            vec![],
+            vec![TableUpdate::SetProperties {
+                updates: [(
+                    "write.target-file-size-bytes".to_string(),
+                    target.to_string(),
+                )]
+                .into(),
+            }],
+        )
+        .await
+        .unwrap();
+    let health = || async {
+        let (s, body) = get(&inspect_url(&server, "compaction", "events", "health")).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body["rows"][0].clone()
+    };
+    let compact_advice = |h: &Value| {
+        h["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with("compact"))
+    };
+    let before = health().await;
+    println!("before compaction: {before}");
+    assert_eq!(before["data_file_count"], 12, "{before}");
+    assert_eq!(before["small_file_ratio"], 1.0, "{before}");
+    assert_eq!(before["total_records"], 600, "{before}");
+    assert!(compact_advice(&before), "{before}");
+
+    let t = catalog.load_table(&ident).await.unwrap();
+    let report = t.rewrite_data_files().execute(&catalog).await.unwrap();
+    assert_eq!(report.rewritten_data_files, 12);
+    assert!(report.added_data_files >= 1 && report.added_data_files < 12);
+
+    let after = health().await;
+    println!("after compaction: {after}");
+    assert_eq!(
+        after["data_file_count"],
+        json!(report.added_data_files),
+        "{after}"
+    );
+    assert_eq!(after["total_records"], 600, "records unchanged: {after}");
+    assert_eq!(
+        after["snapshot_count"], 13,
+        "twelve appends and a replace: {after}"
+    );
+    assert!(
+        after["small_file_ratio"].as_f64().unwrap() < 0.5,
+        "small files no longer the majority: {after}"
+    );
+    assert!(
+        after["avg_file_size_bytes"].as_i64().unwrap()
+            > before["avg_file_size_bytes"].as_i64().unwrap(),
+        "{after}"
+    );
+    assert!(!compact_advice(&after), "no compaction advice: {after}");
 }
