@@ -365,11 +365,14 @@ async fn load_table(
     let wh = warehouse(&state, &p).await?;
     let mode = snapshot_mode(&q)?;
     let (ns, name) = (p.namespace()?, p.get("table")?);
-    state
+    let checked = state
         .access
-        .require_table(&caller, &wh, &ns, name, Privilege::Select)
+        .require_table_record(&caller, &wh, &ns, name, Privilege::Select)
         .await?;
-    let loaded = state.service.load_table(&wh, &ns, name, mode).await?;
+    let loaded = match checked {
+        Some(rec) => state.service.load_table_record(&wh, &rec, mode).await?,
+        None => state.service.load_table(&wh, &ns, name, mode).await?,
+    };
     let etag = HeaderValue::from_str(&loaded.etag)
         .map_err(|e| ApiError::internal(format!("bad etag: {e}")))?;
     let mut resp = if etag_matches(&headers, &loaded.etag) {

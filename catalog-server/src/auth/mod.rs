@@ -25,7 +25,7 @@ use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::access::{AuditRecord, PrincipalKey, PrincipalRecord, Securable};
-use crate::store::{CatalogStore, StoreError, Warehouse, namespace_key};
+use crate::store::{CatalogStore, StoreError, TableRecord, Warehouse, namespace_key};
 
 pub use tokens::{KeyRing, Oidc, TokenError};
 
@@ -547,21 +547,34 @@ impl AccessControl {
         name: &str,
         privilege: Privilege,
     ) -> ApiResult<()> {
+        self.require_table_record(caller, wh, namespace, name, privilege)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`require_table`](Self::require_table), also returning the table's row when the check
+    /// read it (not for root, nor for a missing table), so the operation need not read it
+    /// again.
+    pub async fn require_table_record(
+        &self,
+        caller: &Caller,
+        wh: &Warehouse,
+        namespace: &[String],
+        name: &str,
+        privilege: Privilege,
+    ) -> ApiResult<Option<TableRecord>> {
         if caller.is_root {
-            return Ok(());
+            return Ok(None);
         }
-        let uuid = match self.store.get_table(wh, namespace, name).await {
-            Ok(r) => Some(r.table_uuid),
+        let rec = match self.store.get_table(wh, namespace, name).await {
+            Ok(r) => Some(r),
             Err(StoreError::NotFound(_) | StoreError::NamespaceNotFound(_)) => None,
             Err(e) => return Err(store_err(e)),
         };
-        self.require(
-            caller,
-            wh,
-            Target::Table(namespace, name, uuid.as_deref()),
-            privilege,
-        )
-        .await
+        let uuid = rec.as_ref().map(|r| r.table_uuid.as_str());
+        self.require(caller, wh, Target::Table(namespace, name, uuid), privilege)
+            .await?;
+        Ok(rec)
     }
 
     /// Require that the caller may reach the warehouse (it holds a grant in it).

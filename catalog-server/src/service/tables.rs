@@ -38,7 +38,7 @@ use super::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::fault::{self, FaultPoint};
-use crate::store::{Page, PointerSwap, StoreError, Warehouse};
+use crate::store::{Page, PointerSwap, StoreError, TableRecord, Warehouse};
 
 /// Table properties that name directories a table writes into.
 const PATH_PROPERTIES: &[&str] = &[
@@ -332,6 +332,16 @@ impl CatalogService {
             .get_table(wh, namespace, name)
             .await
             .map_err(ApiError::from_table_store)?;
+        self.load_table_record(wh, &rec, mode).await
+    }
+
+    /// [`load_table`](Self::load_table) for a table row the caller has just read.
+    pub async fn load_table_record(
+        &self,
+        wh: &Warehouse,
+        rec: &TableRecord,
+        mode: SnapshotMode,
+    ) -> ApiResult<Arc<LoadedTable>> {
         let key = (wh.id.clone(), rec.metadata_location.clone(), mode);
         if let Some(hit) = self.loads.get(&key) {
             return Ok(hit);
