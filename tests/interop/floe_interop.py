@@ -14,6 +14,9 @@ The Rust tests call this script with the interop venv's python (FLOE_VENV). Subc
            pyiceberg's own scan of the final state to DIR/NAME.expected.arrows.
   inspect  --metadata M
            Print (JSON) pyiceberg's view of snapshots, partitions of files and summaries.
+  snapshot-rows --metadata M --column C
+           Print (JSON) the sorted values of column C that pyiceberg reads at every snapshot
+           of the table: {"snapshots": {"<id>": [...]}}.
 
 EXPR is pyiceberg's string filter syntax (also valid as a DuckDB WHERE clause for the
 comparisons used in the tests, e.g. "id > 5 and name = 'x'").
@@ -221,6 +224,16 @@ def cmd_make_table(args) -> int:
     return 0
 
 
+def cmd_snapshot_rows(args) -> int:
+    tbl = load_static(args.metadata)
+    out = {}
+    for s in tbl.metadata.snapshots:
+        values = tbl.scan(snapshot_id=s.snapshot_id, selected_fields=(args.column,)).to_arrow()
+        out[str(s.snapshot_id)] = sorted(values.column(args.column).to_pylist())
+    print(json.dumps({"snapshots": out}))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -242,8 +255,12 @@ def main() -> int:
     m.add_argument("--evolve", action="store_true", help="evolve schema and spec, then append more")
     i = sub.add_parser("inspect")
     i.add_argument("--metadata", required=True)
+    r = sub.add_parser("snapshot-rows")
+    r.add_argument("--metadata", required=True)
+    r.add_argument("--column", required=True)
     args = ap.parse_args()
-    return {"compare": cmd_compare, "plan": cmd_plan, "inspect": cmd_inspect, "make-table": cmd_make_table}[args.cmd](args)
+    return {"compare": cmd_compare, "plan": cmd_plan, "inspect": cmd_inspect, "make-table": cmd_make_table,
+            "snapshot-rows": cmd_snapshot_rows}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use proptest::prelude::*;
@@ -398,6 +398,56 @@ async fn rows_of_all(t: &Table) -> HashMap<i64, Vec<i64>> {
         out.insert(s.snapshot_id, rows_at(t, s.snapshot_id).await);
     }
     out
+}
+
+/// How many expiries of the random histories pyiceberg checks (one python process each, so
+/// a budget keeps the property test to seconds; the first expiries of the run get checked).
+const PYICEBERG_CHECKS: usize = 12;
+static PYICEBERG_CHECKED: AtomicUsize = AtomicUsize::new(0);
+
+/// pyiceberg reads every retained snapshot with the rows Floe read when it was committed
+/// (while the budget lasts).
+fn pyiceberg_reads_the_same(t: &Table, rows_before: &HashMap<i64, Vec<i64>>) {
+    static PY: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let Some(py) = PY.get_or_init(python) else {
+        return;
+    };
+    if PYICEBERG_CHECKED.fetch_add(1, Ordering::SeqCst) >= PYICEBERG_CHECKS {
+        return;
+    }
+    let (ok, report) = interop(
+        py,
+        &[
+            "snapshot-rows",
+            "--metadata",
+            t.metadata_location(),
+            "--column",
+            "id",
+        ],
+    );
+    assert!(ok, "{report}");
+    for s in t.metadata().snapshots() {
+        let theirs: Vec<i64> = report["snapshots"][s.snapshot_id.to_string()]
+            .as_array()
+            .unwrap_or_else(|| {
+                panic!(
+                    "pyiceberg did not read snapshot {}: {report}",
+                    s.snapshot_id
+                )
+            })
+            .iter()
+            .map(|v| v.as_i64().expect("an id"))
+            .collect();
+        if let Some(ours) = rows_before.get(&s.snapshot_id) {
+            let mut ours = ours.clone();
+            ours.sort_unstable();
+            assert_eq!(
+                theirs, ours,
+                "pyiceberg reads snapshot {} differently",
+                s.snapshot_id
+            );
+        }
+    }
 }
 
 /// Every file reachable from every snapshot left exists; no deleted file is reachable; every
@@ -1265,6 +1315,7 @@ impl Model {
                         }
                         assert_retained_intact(&out.table, &out.report.deleted_files, &self.rows)
                             .await;
+                        pyiceberg_reads_the_same(&out.table, &self.rows);
                         self.table = out.table;
                     }
                     Err(err) => {
