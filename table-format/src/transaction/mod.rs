@@ -9,6 +9,8 @@
 //! - [`update_spec::UpdateSpec`] ([`Table::update_spec`]): partition spec evolution.
 //! - [`manage_snapshots::ManageSnapshots`] ([`Table::manage_snapshots`]): branches and tags,
 //!   rollback, fast-forward.
+//! - [`replace_sort_order::ReplaceSortOrder`] ([`Table::replace_sort_order`]): replace the
+//!   default sort order.
 //! - [`cherry_pick::CherryPick`] ([`Table::cherry_pick`]): apply an append snapshot to a branch.
 //! - [`summary`]: snapshot summaries.
 //! - [`update_schema`]: schema evolution ([`Table::update_schema`]).
@@ -27,6 +29,7 @@
 
 pub mod cherry_pick;
 pub mod manage_snapshots;
+pub mod replace_sort_order;
 pub mod summary;
 pub mod update_schema;
 pub mod update_spec;
