@@ -20,6 +20,7 @@
 //!
 //! Run: `cargo bench -p table-format --bench upsert_stream` (sizes through FLOE_BENCH_ROWS,
 //! FLOE_BENCH_UPSERTS, FLOE_BENCH_BATCH, FLOE_BENCH_PY_UPSERTS; 0 skips pyiceberg).
+//! FLOE_BENCH_BREAKDOWN=1 also prints where the read after the stream spends its time.
 
 use std::collections::HashSet;
 use std::path::Path;
