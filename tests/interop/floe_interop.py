@@ -13,7 +13,8 @@ The Rust tests call this script with the interop venv's python (FLOE_VENV). Subc
            overwrite and delete some rows. Prints JSON with the metadata location and writes
            pyiceberg's own scan of the final state to DIR/NAME.expected.arrows.
   inspect  --metadata M
-           Print (JSON) pyiceberg's view of snapshots, partitions of files and summaries.
+           Print (JSON) pyiceberg's view of snapshots, summaries, files (partition, sort order id)
+           and the default sort order.
   snapshot-rows --metadata M --column C
            Print (JSON) the sorted values of column C that pyiceberg reads at every snapshot
            of the table: {"snapshots": {"<id>": [...]}}.
@@ -137,7 +138,8 @@ def cmd_inspect(args) -> int:
             }
             for s in tbl.metadata.snapshots
         ],
-        "files": tbl.inspect.files().select(["file_path", "record_count", "partition"]).to_pylist(),
+        "files": tbl.inspect.files().select(["file_path", "record_count", "partition", "sort_order_id"]).to_pylist(),
+        "sort_order": json.loads(tbl.sort_order().model_dump_json(by_alias=True)),
     }
     print(json.dumps(out, default=str))
     return 0

@@ -63,10 +63,52 @@ impl Table {
 
 /// The manifests of one (spec, content) to merge.
 #[derive(Debug)]
-struct ManifestGroup {
-    spec_id: i32,
-    content: ManifestContentType,
-    manifests: Vec<ManifestFile>,
+pub(crate) struct ManifestGroup {
+    pub(crate) spec_id: i32,
+    pub(crate) content: ManifestContentType,
+    pub(crate) manifests: Vec<ManifestFile>,
+}
+
+/// Write a group's live entries as EXISTING entries (original snapshot ids and sequence
+/// numbers kept) of new manifests of about `target` bytes, clustered by partition. DELETED
+/// entries are dropped; a group without live entries yields no manifest.
+pub(crate) async fn merge_group(
+    io: &crate::io::FileIO,
+    md: &crate::spec::TableMetadata,
+    g: &ManifestGroup,
+    target: u64,
+    snapshot_id: i64,
+) -> Result<Vec<ManifestFile>> {
+    let mut entries: Vec<ManifestEntry> = Vec::new();
+    for m in &g.manifests {
+        for mut e in load_manifest(io, md, m).await? {
+            if e.status == ManifestStatus::Deleted {
+                continue;
+            }
+            e.status = ManifestStatus::Existing;
+            entries.push(e);
+        }
+    }
+    entries.sort_by_cached_key(|e| {
+        (
+            partition_key(&e.data_file.partition),
+            e.data_file.file_path.clone(),
+        )
+    });
+    let per_manifest = (target / g.bytes_per_entry()).max(1) as usize;
+    let mut out = Vec::new();
+    let mut rest = entries.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<ManifestEntry> = rest.by_ref().take(per_manifest).collect();
+        match write_manifest(io, md, g.spec_id, snapshot_id, g.content, chunk).await {
+            Ok(m) => out.push(m),
+            Err(e) => {
+                cleanup(io, out.into_iter().map(|m: ManifestFile| m.manifest_path)).await;
+                return Err(e);
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl ManifestGroup {
@@ -173,7 +215,7 @@ impl RewriteManifests {
         let snapshot_id = new_snapshot_id();
         let mut added: Vec<ManifestFile> = Vec::new();
         for g in &groups {
-            match self.merge_group(g, target, snapshot_id).await {
+            match merge_group(self.table.file_io(), md, g, target, snapshot_id).await {
                 Ok(ms) => added.extend(ms),
                 Err(e) => {
                     cleanup(&io, added.into_iter().map(|m| m.manifest_path)).await;
@@ -198,48 +240,6 @@ impl RewriteManifests {
                 Err(e)
             }
         }
-    }
-
-    /// Write a group's live entries as EXISTING entries of new manifests of about `target`
-    /// bytes, clustered by partition.
-    async fn merge_group(
-        &self,
-        g: &ManifestGroup,
-        target: u64,
-        snapshot_id: i64,
-    ) -> Result<Vec<ManifestFile>> {
-        let md = self.table.metadata();
-        let io = self.table.file_io();
-        let mut entries: Vec<ManifestEntry> = Vec::new();
-        for m in &g.manifests {
-            for mut e in load_manifest(io, md, m).await? {
-                if e.status == ManifestStatus::Deleted {
-                    continue;
-                }
-                e.status = ManifestStatus::Existing;
-                entries.push(e);
-            }
-        }
-        entries.sort_by_cached_key(|e| {
-            (
-                partition_key(&e.data_file.partition),
-                e.data_file.file_path.clone(),
-            )
-        });
-        let per_manifest = (target / g.bytes_per_entry()).max(1) as usize;
-        let mut out = Vec::new();
-        let mut rest = entries.into_iter().peekable();
-        while rest.peek().is_some() {
-            let chunk: Vec<ManifestEntry> = rest.by_ref().take(per_manifest).collect();
-            match write_manifest(io, md, g.spec_id, snapshot_id, g.content, chunk).await {
-                Ok(m) => out.push(m),
-                Err(e) => {
-                    cleanup(io, out.into_iter().map(|m: ManifestFile| m.manifest_path)).await;
-                    return Err(e);
-                }
-            }
-        }
-        Ok(out)
     }
 
     /// Commit the new manifests in place of `replaced`, rebasing onto a moved `main` while

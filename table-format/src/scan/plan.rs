@@ -30,6 +30,9 @@ use crate::{Error, Result};
 /// How many manifests are read at once while planning.
 const MANIFEST_CONCURRENCY: usize = 8;
 
+/// How many data files are read at once by `to_arrow`.
+const READ_CONCURRENCY: usize = 8;
+
 /// Which snapshot a scan reads.
 #[derive(Debug, Clone, PartialEq)]
 enum SnapshotSelector {
@@ -214,9 +217,19 @@ impl TableScan {
             let index = reader.build_equality_index(&tasks).await?;
             reader = reader.with_equality_index(Arc::new(index));
         }
-        let batches: Vec<Vec<RecordBatch>> = futures::stream::iter(tasks.iter())
-            .map(|t| reader.read(t))
-            .buffered(4)
+        // Each file is read (and decoded) on its own runtime task, so files decode in
+        // parallel on all cores; results keep the planned order.
+        let batches: Vec<Vec<RecordBatch>> = futures::stream::iter(tasks)
+            .map(|t| {
+                let reader = reader.clone();
+                tokio::spawn(async move { reader.read(&t).await })
+            })
+            .buffered(READ_CONCURRENCY)
+            .map(|joined| {
+                joined.map_err(|e| {
+                    Error::invalid(format!("a file read task panicked or was cancelled: {e}"))
+                })?
+            })
             .try_collect()
             .await?;
         Ok(batches
@@ -320,7 +333,7 @@ impl DeleteIndex {
             .is_none_or(|s| s.is_unpartitioned());
         let r = DeleteFileRef {
             sequence_number: seq,
-            file,
+            file: Arc::new(file),
         };
         match r.file.content {
             DataContentType::PositionDeletes => {

@@ -35,8 +35,8 @@ pub const POS_DELETE_POS_ID: i32 = 2_147_483_545;
 /// A delete file that applies to a data file, with its data sequence number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteFileRef {
-    /// The delete file.
-    pub file: DataFile,
+    /// The delete file (shared: one delete file applies to many data files).
+    pub file: Arc<DataFile>,
     /// Its data sequence number.
     pub sequence_number: i64,
 }
@@ -47,8 +47,11 @@ pub struct DeleteFileRef {
 /// (the spec's rule), so each row costs one look-up however many delete files there are.
 #[derive(Debug, Default)]
 pub struct EqualityIndex {
-    scopes: HashMap<(Vec<i32>, String), HashMap<Vec<u8>, i64>>,
+    scopes: HashMap<(Vec<i32>, String), KeySequences>,
 }
+
+/// Encoded equality keys and the highest delete sequence number of each.
+type KeySequences = rustc_hash::FxHashMap<Box<[u8]>, i64>;
 
 /// The scope key of a partition tuple (empty or all-null tuples are global).
 fn scope_of(spec_id: i32, partition: &crate::spec::PartitionValues) -> String {
@@ -136,8 +139,9 @@ impl ArrowReader {
     /// delete file is attached only to data files of its own spec and partition, so the
     /// task's spec is the delete file's.
     pub async fn build_equality_index(&self, tasks: &[FileScanTask]) -> Result<EqualityIndex> {
-        let mut index = EqualityIndex::default();
+        use futures::{StreamExt, TryStreamExt};
         let mut seen = HashSet::new();
+        let mut files: Vec<(String, DeleteFileRef, Vec<i32>)> = Vec::new();
         for t in tasks {
             for d in &t.deletes {
                 if d.file.content != DataContentType::EqualityDeletes
@@ -154,13 +158,33 @@ impl ArrowReader {
                 }
                 // Equality deletes in a partitioned spec apply within their partition, which
                 // is the data file's (same spec) by the planner's rules.
-                let scope = scope_of(t.spec_id, &d.file.partition);
-                let keys = self.load_equality_keys(&d.file, &ids).await?;
-                let map = index.scopes.entry((ids, scope)).or_default();
-                for k in keys {
-                    let e = map.entry(k).or_insert(i64::MIN);
-                    *e = (*e).max(d.sequence_number);
-                }
+                files.push((scope_of(t.spec_id, &d.file.partition), d.clone(), ids));
+            }
+        }
+        // Read the delete files a few at a time, each on its own runtime task (decoding runs
+        // on all cores); merge their keys as they arrive.
+        let mut loaded = futures::stream::iter(files)
+            .map(|(scope, d, ids)| {
+                let reader = self.clone();
+                tokio::spawn(async move {
+                    let keys = reader.load_equality_keys(&d.file, &ids).await?;
+                    Ok::<_, Error>((scope, d.sequence_number, ids, keys))
+                })
+            })
+            .buffer_unordered(8)
+            .map(|joined| {
+                joined.map_err(|e| {
+                    Error::invalid(format!(
+                        "an equality delete read task panicked or was cancelled: {e}"
+                    ))
+                })?
+            });
+        let mut index = EqualityIndex::default();
+        while let Some((scope, seq, ids, keys)) = loaded.try_next().await? {
+            let map = index.scopes.entry((ids, scope)).or_default();
+            for k in keys {
+                let e = map.entry(k.into_boxed_slice()).or_insert(i64::MIN);
+                *e = (*e).max(seq);
             }
         }
         Ok(index)
@@ -300,16 +324,19 @@ impl ArrowReader {
                     }
                 }
                 for ids in groups {
-                    let keys = row_keys(&batch, ids)?;
                     let scoped = index.scopes.get(&(ids.clone(), data_scope.clone()));
                     let global = index.scopes.get(&(ids.clone(), String::new()));
+                    let maps: Vec<_> = [scoped, global].into_iter().flatten().collect();
+                    if maps.is_empty() {
+                        continue;
+                    }
+                    let keys = row_keys(&batch, ids)?;
                     for (i, key) in keys.iter().enumerate() {
-                        let newest = [scoped, global]
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|m| m.get(key))
-                            .max();
-                        if newest.is_some_and(|s| *s > task.sequence_number) {
+                        let key = key.as_ref();
+                        if maps
+                            .iter()
+                            .any(|m| m.get(key).is_some_and(|s| *s > task.sequence_number))
+                        {
                             keep[i] = false;
                         }
                     }
@@ -318,7 +345,7 @@ impl ArrowReader {
             for (ids, set) in &eq_groups {
                 let keys = row_keys(&batch, ids)?;
                 for (i, key) in keys.iter().enumerate() {
-                    if set.contains(key) {
+                    if set.contains(key.as_ref()) {
                         keep[i] = false;
                     }
                 }
@@ -430,8 +457,7 @@ impl ArrowReader {
         let schema = Schema::builder().with_fields(fields).build()?;
         let mut keys = HashSet::new();
         for batch in self.read_parquet(&file.file_path, &schema).await? {
-            let ids_in_batch: Vec<i32> = ids.to_vec();
-            keys.extend(row_keys(&batch, &ids_in_batch)?);
+            keys.extend(row_keys(&batch, ids)?.iter().map(|r| r.as_ref().to_vec()));
         }
         Ok(keys)
     }
@@ -465,7 +491,7 @@ fn referenced_top_level_ids(p: &BoundPredicate, schema: &Schema) -> Vec<i32> {
 }
 
 /// Encode the values of columns `ids` (matched by field id) of every row as comparable bytes.
-fn row_keys(batch: &RecordBatch, ids: &[i32]) -> Result<Vec<Vec<u8>>> {
+fn row_keys(batch: &RecordBatch, ids: &[i32]) -> Result<arrow_row::Rows> {
     let mut cols = Vec::with_capacity(ids.len());
     for id in ids {
         let idx = batch
@@ -482,10 +508,9 @@ fn row_keys(batch: &RecordBatch, ids: &[i32]) -> Result<Vec<Vec<u8>>> {
         .collect();
     let converter = arrow_row::RowConverter::new(sort_fields)
         .map_err(|e| Error::invalid(format!("cannot compare equality delete columns: {e}")))?;
-    let rows = converter
+    converter
         .convert_columns(&cols)
-        .map_err(|e| Error::invalid(format!("cannot compare equality delete columns: {e}")))?;
-    Ok(rows.iter().map(|r| r.as_ref().to_vec()).collect())
+        .map_err(|e| Error::invalid(format!("cannot compare equality delete columns: {e}")))
 }
 
 /// Read Parquet bytes as batches of `target`'s Arrow schema, matching columns by field id
@@ -571,12 +596,37 @@ fn adapt_batch(
     .map_err(|e| Error::invalid(format!("cannot read {path} with the table schema: {e}")))
 }
 
+/// A column the data file lacks: its `initial-default` in every row (spec "Default
+/// values": rows written before the column was added read its initial default), else null.
 fn missing_column(f: &NestedField, af: &Field, n: usize, path: &str) -> Result<ArrayRef> {
-    if f.initial_default.is_some() {
-        return Err(Error::unsupported(format!(
-            "column '{}' is missing in {path} and has an initial default; defaults are not read yet",
-            f.name
-        )));
+    if let Some(json) = &f.initial_default {
+        let Type::Primitive(ty) = f.field_type.as_ref() else {
+            return Err(Error::unsupported(format!(
+                "column '{}' is missing in {path} and has an initial default of a nested type; only primitive defaults are read",
+                f.name
+            )));
+        };
+        let datum = crate::spec::Datum::from_json(json, ty)
+            .map_err(|e| e.context(format!("initial default of column '{}'", f.name)))?;
+        let one = crate::expr::datum_to_arrow(&datum, ty)?;
+        let one = if one.data_type() == af.data_type() {
+            one
+        } else {
+            arrow_cast::cast(&one, af.data_type()).map_err(|e| {
+                Error::invalid(format!(
+                    "cannot read the initial default of column '{}' as {}: {e}",
+                    f.name,
+                    af.data_type()
+                ))
+            })?
+        };
+        let zeros = arrow_array::UInt32Array::from(vec![0u32; n]);
+        return arrow_select::take::take(one.as_ref(), &zeros, None).map_err(|e| {
+            Error::invalid(format!(
+                "cannot fill column '{}' with its initial default: {e}",
+                f.name
+            ))
+        });
     }
     if f.required {
         return Err(Error::invalid(format!(

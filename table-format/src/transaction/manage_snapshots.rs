@@ -1,4 +1,4 @@
-//! Branches and tags: [`ManageSnapshots`] creates, moves and removes refs, sets their
+//! Branches and tags: [`ManageSnapshots`] creates, moves, renames and removes refs, sets their
 //! retention, fast-forwards a branch, and rolls `main` back or sets its snapshot.
 //!
 //! Changes apply in order to a working copy of the refs and are validated there; the commit
@@ -24,6 +24,7 @@ enum RefChange {
     ReplaceBranch(String, i64),
     ReplaceTag(String, i64),
     RemoveBranch(String),
+    RenameBranch(String, String),
     RemoveTag(String),
     MinSnapshotsToKeep(String, i32),
     MaxSnapshotAgeMs(String, i64),
@@ -116,6 +117,12 @@ impl ManageSnapshots {
         self.push(RefChange::RemoveBranch(name.into()))
     }
 
+    /// Rename a branch (not `main`, nor to `main`): the new name points at the same snapshot
+    /// with the same retention, and the old name is removed, in one commit.
+    pub fn rename_branch(self, name: impl Into<String>, new_name: impl Into<String>) -> Self {
+        self.push(RefChange::RenameBranch(name.into(), new_name.into()))
+    }
+
     /// Remove a tag.
     pub fn remove_tag(self, name: impl Into<String>) -> Self {
         self.push(RefChange::RemoveTag(name.into()))
@@ -198,6 +205,27 @@ impl ManageSnapshots {
                     }
                     get_ref(&mut refs, name, Some(branch))?;
                     refs.remove(name);
+                }
+                RefChange::RenameBranch(name, new_name) => {
+                    if name == MAIN_BRANCH || new_name == MAIN_BRANCH {
+                        return Err(Error::invalid_update(format!(
+                            "cannot rename '{name}' to '{new_name}': the main branch cannot be renamed or replaced by a rename"
+                        )));
+                    }
+                    if new_name.is_empty() {
+                        return Err(Error::invalid_update("a ref name cannot be empty"));
+                    }
+                    let branch = get_ref(&mut refs, name, Some(true))?.clone();
+                    if name == new_name {
+                        continue;
+                    }
+                    if refs.contains_key(new_name) {
+                        return Err(exists(format!(
+                            "cannot rename '{name}' to '{new_name}': ref '{new_name}' already exists"
+                        )));
+                    }
+                    refs.remove(name);
+                    refs.insert(new_name.clone(), branch);
                 }
                 RefChange::MinSnapshotsToKeep(name, n) => {
                     if *n <= 0 {

@@ -9,6 +9,8 @@
 //! - [`update_spec::UpdateSpec`] ([`Table::update_spec`]): partition spec evolution.
 //! - [`manage_snapshots::ManageSnapshots`] ([`Table::manage_snapshots`]): branches and tags,
 //!   rollback, fast-forward.
+//! - [`replace_sort_order::ReplaceSortOrder`] ([`Table::replace_sort_order`]): replace the
+//!   default sort order.
 //! - [`cherry_pick::CherryPick`] ([`Table::cherry_pick`]): apply an append snapshot to a branch.
 //! - [`summary`]: snapshot summaries.
 //! - [`update_schema`]: schema evolution ([`Table::update_schema`]).
@@ -27,6 +29,7 @@
 
 pub mod cherry_pick;
 pub mod manage_snapshots;
+pub mod replace_sort_order;
 pub mod summary;
 pub mod update_schema;
 pub mod update_spec;
@@ -96,6 +99,9 @@ struct Producer {
     merge_schema: bool,
     /// The merged schema the added files were written with, when it differs from the table's.
     new_schema: Option<crate::spec::Schema>,
+    /// Merge small manifests on commit per `commit.manifest-merge.enabled` (every producer
+    /// but [`FastAppend`], as in Java).
+    merge_manifests: bool,
 }
 
 /// Append data files to a table.
@@ -113,7 +119,10 @@ pub struct ReplacePartitions(Producer);
 impl Table {
     /// Append data files.
     pub fn fast_append(&self) -> FastAppend {
-        FastAppend(Producer::new(self.clone(), Kind::Append))
+        let mut p = Producer::new(self.clone(), Kind::Append);
+        // A fast append only adds a manifest, never rewrites existing ones.
+        p.merge_manifests = false;
+        FastAppend(p)
     }
 
     /// Remove the rows matching `filter` and add new files (copy-on-write).
@@ -358,6 +367,7 @@ impl Producer {
             snapshot_properties: BTreeMap::new(),
             merge_schema: false,
             new_schema: None,
+            merge_manifests: true,
         }
     }
 
@@ -574,8 +584,11 @@ impl Producer {
             }
             let mut manifests: Vec<ManifestFile> = written_added.clone().unwrap_or_default();
             let mut rewritten_manifests = Vec::new();
+            // Parent manifests listed again as they are: the candidates for merging.
+            let mut inherited: HashSet<String> = HashSet::new();
             for m in &parent_manifests {
                 if removal.paths.is_empty() || m.content != ManifestContentType::Data {
+                    inherited.insert(m.manifest_path.clone());
                     manifests.push(m.clone());
                     continue;
                 }
@@ -584,6 +597,7 @@ impl Producer {
                     e.status != ManifestStatus::Deleted
                         && removal.paths.contains(&e.data_file.file_path)
                 }) {
+                    inherited.insert(m.manifest_path.clone());
                     manifests.push(m.clone());
                     continue;
                 }
@@ -605,6 +619,17 @@ impl Producer {
                         .await?;
                 rewritten_manifests.push(written.manifest_path.clone());
                 manifests.push(written);
+            }
+            if self.merge_manifests && props.commit_manifest_merge_enabled {
+                match merge_on_commit(&io, md, &props, snapshot_id, &mut manifests, &inherited)
+                    .await
+                {
+                    Ok(merged) => rewritten_manifests.extend(merged),
+                    Err(e) => {
+                        cleanup(&io, rewritten_manifests.into_iter()).await;
+                        return Err(e);
+                    }
+                }
             }
             let operation = self.operation(&removal);
             if operation == Operation::Append
@@ -737,6 +762,72 @@ impl Producer {
             }
         }
     }
+}
+
+/// Manifest merging on commit (`commit.manifest-merge.enabled`): per partition spec and
+/// content, when the new manifest list would hold at least `commit.manifest.min-count-to-merge`
+/// manifests, the parent's manifests listed unchanged that are smaller than
+/// `commit.manifest.target-size-bytes` are merged into as few manifests as that size allows
+/// (live entries become EXISTING with their snapshot ids and sequence numbers; DELETED entries
+/// of earlier snapshots are dropped). The manifests this commit writes stay as they are.
+/// Returns the paths of the merged manifests written.
+async fn merge_on_commit(
+    io: &FileIO,
+    md: &TableMetadata,
+    props: &crate::spec::TableProperties,
+    snapshot_id: i64,
+    manifests: &mut Vec<ManifestFile>,
+    inherited: &HashSet<String>,
+) -> Result<Vec<String>> {
+    use crate::maintenance::rewrite_manifests::{ManifestGroup, merge_group};
+    let min_count = props.commit_manifest_min_count_to_merge as usize;
+    let target = props.commit_manifest_target_size_bytes.max(1);
+    let kind = |m: &ManifestFile| {
+        (
+            m.partition_spec_id,
+            m.content == ManifestContentType::Deletes,
+        )
+    };
+    let mut counts: HashMap<(i32, bool), usize> = HashMap::new();
+    for m in manifests.iter() {
+        *counts.entry(kind(m)).or_default() += 1;
+    }
+    let mut groups: BTreeMap<(i32, bool), Vec<ManifestFile>> = BTreeMap::new();
+    for m in manifests.iter() {
+        if inherited.contains(&m.manifest_path)
+            && (m.manifest_length.max(0) as u64) < target
+            && counts.get(&kind(m)).copied().unwrap_or(0) >= min_count
+        {
+            groups.entry(kind(m)).or_default().push(m.clone());
+        }
+    }
+    let mut written: Vec<ManifestFile> = Vec::new();
+    let mut replaced: HashSet<String> = HashSet::new();
+    for ((spec_id, _), group) in groups {
+        if group.len() < 2 {
+            continue;
+        }
+        let g = ManifestGroup {
+            spec_id,
+            content: group[0].content,
+            manifests: group,
+        };
+        match merge_group(io, md, &g, target, snapshot_id).await {
+            Ok(ms) => written.extend(ms),
+            Err(e) => {
+                cleanup(io, written.into_iter().map(|m| m.manifest_path)).await;
+                return Err(e);
+            }
+        }
+        replaced.extend(g.manifests.iter().map(|m| m.manifest_path.clone()));
+    }
+    if replaced.is_empty() {
+        return Ok(vec![]);
+    }
+    manifests.retain(|m| !replaced.contains(&m.manifest_path));
+    let paths = written.iter().map(|m| m.manifest_path.clone()).collect();
+    manifests.extend(written);
+    Ok(paths)
 }
 
 pub(crate) async fn cleanup(io: &FileIO, paths: impl Iterator<Item = String>) {

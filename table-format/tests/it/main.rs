@@ -8,6 +8,7 @@
 //! - `partition_evolution`: spec evolution and scans across specs.
 //! - `maintenance_expire`: snapshot expiry and orphan-file removal (retention rules, file
 //!   clean-up, races, random histories, pyiceberg reading what is left).
+//! - `sort_order`: replacing the default sort order and writers sorting by it.
 //! - `refs`: branches, tags, rollback, fast-forward and commits to branches.
 
 mod catalog;
@@ -30,4 +31,5 @@ mod replay;
 mod s3;
 mod schema_evolution;
 mod send_check;
+mod sort_order;
 mod upsert;

@@ -141,11 +141,11 @@ async fn position_and_equality_deletes_drop_their_rows() {
     let reader = ArrowReader::new(io, evolved_schema(), vec![1]).unwrap();
     let deletes = vec![
         DeleteFileRef {
-            file: pos_file,
+            file: pos_file.into(),
             sequence_number: 2,
         },
         DeleteFileRef {
-            file: eq_file,
+            file: eq_file.into(),
             sequence_number: 2,
         },
     ];
@@ -207,7 +207,7 @@ async fn a_deletion_vector_drops_its_positions() {
     dv.content_size_in_bytes = Some(blob.len() as i64);
     let reader = ArrowReader::new(io, evolved_schema(), vec![1]).unwrap();
     let deletes = vec![DeleteFileRef {
-        file: dv,
+        file: dv.into(),
         sequence_number: 2,
     }];
     let batches = reader.read(&task(f, deletes)).await.unwrap();

@@ -401,3 +401,60 @@ async fn cherry_picking_onto_the_parent_fast_forwards() {
         ErrorKind::NotFound
     );
 }
+
+#[tokio::test]
+async fn rename_branch_keeps_snapshot_and_retention_and_refuses_main() {
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let (t, s) = three_snapshots(&catalog, "rename").await;
+    let t = t
+        .manage_snapshots()
+        .create_branch("dev", s[0])
+        .set_min_snapshots_to_keep("dev", 3)
+        .set_max_ref_age_ms("dev", 86_400_000)
+        .create_tag("v1", s[1])
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let t = append(&t, &catalog, 100, 5, "dev").await;
+    let dev = t.metadata().refs()["dev"].clone();
+    let stale = t.clone();
+    // Another writer appends to dev before the (stale) rename commits: the rename is
+    // guarded by dev's snapshot, retries, and carries the new snapshot over.
+    let t = append(&t, &catalog, 200, 5, "dev").await;
+    let head = ref_of(&t, "dev").unwrap();
+    assert_ne!(head, dev.snapshot_id);
+    let t = stale
+        .manage_snapshots()
+        .rename_branch("dev", "feature")
+        .commit(&catalog)
+        .await
+        .unwrap();
+    assert_eq!(ref_of(&t, "dev"), None);
+    let feature = &t.metadata().refs()["feature"];
+    assert_eq!(feature.snapshot_id, head);
+    assert_eq!(feature.retention, dev.retention);
+    assert!(feature.is_branch());
+    assert_eq!(log(&t), s, "renaming a branch adds no log entry");
+    let mut want: Vec<i64> = (0..10).chain(100..105).chain(200..205).collect();
+    want.sort();
+    assert_eq!(ids_at(&t, "feature").await, want);
+
+    for (from, to, kind) in [
+        ("main", "trunk", ErrorKind::InvalidUpdate),
+        ("feature", "main", ErrorKind::InvalidUpdate),
+        ("v1", "v2", ErrorKind::InvalidUpdate),
+        ("nope", "other", ErrorKind::NotFound),
+        ("feature", "v1", ErrorKind::AlreadyExists),
+        ("feature", "", ErrorKind::InvalidUpdate),
+    ] {
+        let e = t
+            .manage_snapshots()
+            .rename_branch(from, to)
+            .commit(&catalog)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), kind, "{from} -> {to}: {e}");
+    }
+    let loaded = catalog.load_table(t.ident()).await.unwrap();
+    assert_eq!(loaded.metadata().refs(), t.metadata().refs());
+}

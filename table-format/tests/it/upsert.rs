@@ -182,3 +182,94 @@ async fn upsert_needs_identifier_fields() {
         .unwrap_err();
     assert!(err.message().contains("identifier fields"), "{err}");
 }
+
+/// (data manifests, delete manifests) of the current snapshot.
+async fn manifest_counts(t: &table_format::table::Table) -> (usize, usize) {
+    use table_format::spec::ManifestContentType;
+    let snap = t.metadata().current_snapshot().unwrap();
+    let list = table_format::scan::plan::load_manifest_list(t.file_io(), snap)
+        .await
+        .unwrap();
+    let deletes = list
+        .iter()
+        .filter(|m| m.content == ManifestContentType::Deletes)
+        .count();
+    (list.len() - deletes, deletes)
+}
+
+#[tokio::test]
+async fn upserts_merge_small_manifests_on_commit_and_fast_appends_do_not() {
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let create = |merge: bool| {
+        TableCreation::new(keyed_schema())
+            .with_property("commit.manifest.min-count-to-merge", "10")
+            .with_property("commit.manifest-merge.enabled", merge.to_string())
+    };
+    let mut merged = catalog
+        .create_table(&TableIdent::new(["db"], "merged"), create(true))
+        .await
+        .unwrap();
+    let mut plain = catalog
+        .create_table(&TableIdent::new(["db"], "plain"), create(false))
+        .await
+        .unwrap();
+    let mut middle = None;
+    for i in 0..30i64 {
+        let keys = [i % 12, 100 + i];
+        for t in [&mut merged, &mut plain] {
+            *t = t
+                .upsert()
+                .add_batches(&[rows(&keys, &format!("u{i}"))])
+                .await
+                .unwrap()
+                .commit(&catalog)
+                .await
+                .unwrap();
+        }
+        if i == 14 {
+            middle = Some((
+                merged.metadata().current_snapshot_id().unwrap(),
+                live(&plain).await,
+            ));
+        }
+    }
+    let (data, deletes) = manifest_counts(&merged).await;
+    assert!(
+        data < 10 && deletes < 10,
+        "merged: {data} data, {deletes} delete manifests"
+    );
+    assert_eq!(manifest_counts(&plain).await, (30, 30));
+    // Same rows, and sequence numbers kept: every equality delete still applies correctly.
+    let got = live(&merged).await;
+    assert_eq!(got, live(&plain).await);
+    assert_eq!(got.len(), 12 + 30);
+    // Time travel to a snapshot before later merges reads what it read then.
+    let (id, want) = middle.unwrap();
+    let mut then = Vec::new();
+    for b in merged.scan().snapshot_id(id).to_arrow().await.unwrap() {
+        let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        let vals = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        for i in 0..b.num_rows() {
+            then.push((ids.value(i), vals.value(i).to_string()));
+        }
+    }
+    then.sort();
+    assert_eq!(then, want);
+
+    // A fast append never rewrites manifests.
+    let mut t = catalog
+        .create_table(&TableIdent::new(["db"], "fast"), create(true))
+        .await
+        .unwrap();
+    for i in 0..15i64 {
+        t = t
+            .fast_append()
+            .add_batches(&[rows(&[1000 + i], "a")])
+            .await
+            .unwrap()
+            .commit(&catalog)
+            .await
+            .unwrap();
+    }
+    assert_eq!(manifest_counts(&t).await, (15, 0));
+}
