@@ -9,7 +9,8 @@
 //! server's warehouse, and the table is registered through the REST API.
 //!
 //! Measured on an in-process server (its own 2-worker runtime, SQLite catalog), by a client
-//! that follows page tokens one page at a time (page size 1,000, the largest):
+//! that follows page tokens one page at a time (page size 1,000 unless `FLOE_BENCH_PAGE` says
+//! otherwise; `files` takes up to 10,000, `partitions` up to 1,000):
 //! - `files` as JSON and as an Arrow IPC stream: time to the first page and to the whole
 //!   result (every page);
 //! - `partitions` as JSON: first page and whole result.
@@ -26,7 +27,8 @@
 //!
 //! Run: `cargo bench -p catalog-server --bench inspect_files`. Knobs: `FLOE_BENCH_MANIFESTS`
 //! (default 1000), `FLOE_BENCH_FILES_PER_MANIFEST` (default 1000), `FLOE_BENCH_SKIP_PY=1`
-//! (leave pyiceberg out), `FLOE_VENV` (default `~/.cache/floe-venv`).
+//! (leave pyiceberg out), `FLOE_BENCH_PAGE` (the `files` page size, default 1000, at most
+//! 10,000), `FLOE_VENV` (default `~/.cache/floe-venv`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,7 +49,6 @@ use table_format::spec::{
 const DAY0: i32 = 20_000;
 /// Manifests per day partition.
 const MANIFESTS_PER_DAY: usize = 4;
-const PAGE: usize = 1000;
 const ARROW: &str = "application/vnd.apache.arrow.stream";
 
 fn env_num(name: &str, default: usize) -> usize {
@@ -231,13 +232,13 @@ fn arrow_rows(body: &[u8]) -> usize {
 }
 
 /// Follow a listing's pages from the first to the last.
-async fn list(client: &reqwest::Client, url: &str, accept: &str) -> Listing {
+async fn list(client: &reqwest::Client, url: &str, accept: &str, page: usize) -> Listing {
     let started = Instant::now();
     let mut first = None;
     let (mut rows, mut pages) = (0, 0);
     let mut token: Option<String> = None;
     loop {
-        let mut u = format!("{url}?page-size={PAGE}");
+        let mut u = format!("{url}?page-size={page}");
         if let Some(t) = &token {
             u.push_str(&format!("&page-token={t}"));
         }
@@ -312,6 +313,7 @@ async fn main() {
     let manifests = env_num("FLOE_BENCH_MANIFESTS", 1000);
     let files = env_num("FLOE_BENCH_FILES_PER_MANIFEST", 1000);
     let skip_py = std::env::var("FLOE_BENCH_SKIP_PY").is_ok_and(|v| v == "1");
+    let page = env_num("FLOE_BENCH_PAGE", 1000);
     let server = TestServer::start().await;
     let dir = server.data_dir().join("warehouse/bench/files");
     let started = Instant::now();
@@ -348,9 +350,9 @@ async fn main() {
         )
     };
 
-    let files_json = list(&client, &url("files"), "application/json").await;
-    let files_arrow = list(&client, &url("files"), ARROW).await;
-    let parts = list(&client, &url("partitions"), "application/json").await;
+    let files_json = list(&client, &url("files"), "application/json", page).await;
+    let files_arrow = list(&client, &url("files"), ARROW, page).await;
+    let parts = list(&client, &url("partitions"), "application/json", 1000).await;
     assert_eq!(files_json.rows, manifests * files);
     assert_eq!(files_arrow.rows, manifests * files);
     let report = |name: &str, l: &Listing| {

@@ -209,6 +209,9 @@ pub(super) struct FileRows {
     buf: Vec<u8>,
     /// Scratch for the key order of a metric map.
     order: Vec<usize>,
+    /// The last partition tuple written, with its spec and JSON text (the files of a manifest
+    /// mostly share a few partitions, and dates and times are costly to format).
+    last_partition: Option<(i32, Vec<Option<Datum>>, Vec<u8>)>,
     int32: Vec<Int32Builder>,
     int64: Vec<Int64Builder>,
     text: Vec<StringBuilder>,
@@ -251,6 +254,7 @@ impl FileRows {
             len: 0,
             buf: Vec::with_capacity(4096),
             order: Vec::new(),
+            last_partition: None,
             int32: (0..ints)
                 .map(|_| Int32Builder::with_capacity(capacity))
                 .collect(),
@@ -431,6 +435,14 @@ impl FileRows {
     /// The partition tuple as an object over the union of all specs' fields (fields its own
     /// spec lacks are null).
     fn partition(&mut self, spec_id: i32, values: &[Option<Datum>]) -> io::Result<()> {
+        if let Some((last_spec, last_values, text)) = &self.last_partition
+            && *last_spec == spec_id
+            && last_values.as_slice() == values
+        {
+            self.buf.extend_from_slice(text);
+            return Ok(());
+        }
+        let start = self.buf.len();
         let positions = self
             .layout
             .spec_positions
@@ -450,6 +462,7 @@ impl FileRows {
             }
         }
         self.buf.push(b'}');
+        self.last_partition = Some((spec_id, values.to_vec(), self.buf[start..].to_vec()));
         Ok(())
     }
 
