@@ -146,6 +146,44 @@ fn readable_bound(w: &mut Vec<u8>, bytes: Option<&[u8]>, ty: &PrimitiveType) -> 
     }
 }
 
+/// The last bound of one column read and its readable text, for the types whose text is
+/// costly to make (dates, times, decimals, binary): neighbouring files often share bounds.
+#[derive(Default)]
+struct LastBound {
+    bytes: Vec<u8>,
+    text: Vec<u8>,
+    set: bool,
+}
+
+/// [`readable_bound`], through the column's [`LastBound`].
+fn cached_bound(
+    w: &mut Vec<u8>,
+    bytes: Option<&[u8]>,
+    ty: &PrimitiveType,
+    last: &mut LastBound,
+) -> io::Result<()> {
+    use PrimitiveType as P;
+    let costly = !matches!(
+        ty,
+        P::Boolean | P::Int | P::Long | P::Float | P::Double | P::String
+    );
+    let Some(b) = bytes.filter(|_| costly) else {
+        return readable_bound(w, bytes, ty);
+    };
+    if last.set && last.bytes == b {
+        w.extend_from_slice(&last.text);
+        return Ok(());
+    }
+    let start = w.len();
+    readable_bound(w, bytes, ty)?;
+    last.bytes.clear();
+    last.bytes.extend_from_slice(b);
+    last.text.clear();
+    last.text.extend_from_slice(&w[start..]);
+    last.set = true;
+    Ok(())
+}
+
 /// Map entries in the order of their keys as strings (`"10"` before `"2"`), the last of equal
 /// keys winning, as a `serde_json::Map` built from them orders and keeps them.
 fn in_key_order<T>(list: &[(i32, T)], order: &mut Vec<usize>) {
@@ -200,6 +238,9 @@ fn dec(buf: &mut [u8; 12], v: i32) -> &[u8] {
     &buf[i..]
 }
 
+/// Writes one nested value of a row into the scratch buffer.
+type Piece<'a> = &'a dyn Fn(&mut FileRows) -> io::Result<()>;
+
 /// The typed columns of a page of file rows (or entry rows), filled row by row.
 pub(super) struct FileRows {
     layout: FileRowLayout,
@@ -212,6 +253,8 @@ pub(super) struct FileRows {
     /// The last partition tuple written, with its spec and JSON text (the files of a manifest
     /// mostly share a few partitions, and dates and times are costly to format).
     last_partition: Option<(i32, Vec<Option<Datum>>, Vec<u8>)>,
+    /// Per `readable_metrics` column: the last lower and upper bound.
+    last_bounds: Vec<[LastBound; 2]>,
     int32: Vec<Int32Builder>,
     int64: Vec<Int64Builder>,
     text: Vec<StringBuilder>,
@@ -248,8 +291,22 @@ impl FileRows {
     /// Columns for `files`-shaped rows, or for `entries` rows when `entries`.
     pub(super) fn new(view: &TableView, entries: bool, capacity: usize) -> Self {
         let (ints, longs, texts) = if entries { (1, 3, 2) } else { (3, 2, 13) };
+        let layout = FileRowLayout::new(view);
+        // Bytes per row of each text column, roughly, so that a page's columns rarely grow:
+        // the nested values grow with the columns of the table.
+        let per_column = 40 * layout.metric_columns.len().max(1);
+        let bytes_per_row = |slot: usize| match (entries, slot) {
+            (true, E_DATA_FILE) => 128 + 3 * per_column,
+            (true, _) | (false, F_READABLE_METRICS) => 3 * per_column,
+            (false, F_LOWER_BOUNDS | F_UPPER_BOUNDS) => per_column / 2,
+            (false, F_FILE_PATH) => 96,
+            _ => 24,
+        };
         Self {
-            layout: FileRowLayout::new(view),
+            last_bounds: (0..layout.metric_columns.len())
+                .map(|_| Default::default())
+                .collect(),
+            layout,
             entries,
             len: 0,
             buf: Vec::with_capacity(4096),
@@ -262,7 +319,7 @@ impl FileRows {
                 .map(|_| Int64Builder::with_capacity(capacity))
                 .collect(),
             text: (0..texts)
-                .map(|_| StringBuilder::with_capacity(capacity, capacity * 32))
+                .map(|slot| StringBuilder::with_capacity(capacity, capacity * bytes_per_row(slot)))
                 .collect(),
         }
     }
@@ -298,7 +355,7 @@ impl FileRows {
                 Some(k) => self.text[F_KEY_METADATA].append_value(hex::encode(k)),
                 None => self.text[F_KEY_METADATA].append_null(),
             }
-            let pieces: [(usize, &dyn Fn(&mut Self) -> io::Result<()>); 7] = [
+            let pieces: [(usize, Piece); 7] = [
                 (F_PARTITION, &|s| s.partition(spec_id, &f.partition)),
                 (F_COLUMN_SIZES, &|s| s.counts(&f.column_sizes)),
                 (F_VALUE_COUNTS, &|s| s.counts(&f.value_counts)),
@@ -512,21 +569,31 @@ impl FileRows {
     /// Per column of the current schema: sizes, counts and the bounds in readable form.
     fn readable_metrics(&mut self, f: &DataFile) -> io::Result<()> {
         use table_format::spec::manifest::{bound, metric};
-        let w = &mut self.buf;
+        let Self {
+            buf: w,
+            layout,
+            last_bounds,
+            ..
+        } = self;
         w.push(b'{');
-        for (k, (name, id, ty)) in self.layout.metric_columns.iter().enumerate() {
+        for ((k, (name, id, ty)), last) in layout
+            .metric_columns
+            .iter()
+            .enumerate()
+            .zip(last_bounds.iter_mut())
+        {
             let id = *id;
             key(w, k == 0, name)?;
             w.extend_from_slice(b"{\"column_size\":");
             opt_long(w, metric(&f.column_sizes, id))?;
             w.extend_from_slice(b",\"lower_bound\":");
-            readable_bound(w, bound(&f.lower_bounds, id), ty)?;
+            cached_bound(w, bound(&f.lower_bounds, id), ty, &mut last[0])?;
             w.extend_from_slice(b",\"nan_value_count\":");
             opt_long(w, metric(&f.nan_value_counts, id))?;
             w.extend_from_slice(b",\"null_value_count\":");
             opt_long(w, metric(&f.null_value_counts, id))?;
             w.extend_from_slice(b",\"upper_bound\":");
-            readable_bound(w, bound(&f.upper_bounds, id), ty)?;
+            cached_bound(w, bound(&f.upper_bounds, id), ty, &mut last[1])?;
             w.extend_from_slice(b",\"value_count\":");
             opt_long(w, metric(&f.value_counts, id))?;
             w.push(b'}');
