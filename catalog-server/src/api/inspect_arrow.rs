@@ -218,7 +218,9 @@ pub fn ipc_stream(page: &InspectPage) -> Result<Vec<u8>, ArrowError> {
         InspectRows::Columns(batch) => batch.columns().to_vec(),
     };
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
-    let mut w = StreamWriter::try_new(Vec::new(), &schema)?;
+    // Room for the batch's buffers and the messages around them, so the stream rarely grows.
+    let room = batch.get_array_memory_size() + 1024 * (batch.num_columns() + 1);
+    let mut w = StreamWriter::try_new(Vec::with_capacity(room), &schema)?;
     if batch.num_rows() > 0 {
         w.write(&batch)?;
     }

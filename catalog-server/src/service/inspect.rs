@@ -769,6 +769,19 @@ impl EntryFilter {
         }
     }
 
+    /// The index of the manifest's first matching entry when its manifest-list counts tell
+    /// it without reading the manifest: with no deleted entries and some live ones (the
+    /// counts Iceberg's own scan planning trusts to skip manifests), every entry matches, the
+    /// first included. `None` when the counts do not tell (missing counts read as 1).
+    fn first_by_counts(self, m: &ManifestFile) -> Option<usize> {
+        let live = m.deleted_files_count == 0
+            && i64::from(m.added_files_count) + i64::from(m.existing_files_count) > 0;
+        match self {
+            EntryFilter::ChangedBy(_) => None,
+            _ => live.then_some(0),
+        }
+    }
+
     fn entry(self, e: &ManifestEntry) -> bool {
         match self {
             EntryFilter::All => true,
@@ -1156,6 +1169,9 @@ async fn stream_page<S: RowSink>(
             // The page is full and this manifest done: find where the next page starts.
             while let Some(next) = reads.next().await {
                 let (mj, m, bytes) = next?;
+                if let Some(ej) = filter.first_by_counts(&m) {
+                    return Ok(Some(at(mj, ej)));
+                }
                 let more = read_chunk(view, snap, &m, &bytes, filter, 0, 0, &mut NoRows)?;
                 if let Some(ej) = more {
                     return Ok(Some(at(mj, ej)));
@@ -1181,6 +1197,13 @@ async fn next_match(
         for (mi, m) in manifests.iter().enumerate() {
             if !filter.manifest(m) {
                 continue;
+            }
+            if let Some(ei) = filter.first_by_counts(m) {
+                return Ok(Some(Position {
+                    snap: si,
+                    manifest: mi,
+                    entry: ei,
+                }));
             }
             let bytes = read_bytes(io, m).await?;
             if let Some(ei) = read_chunk(view, snap, m, &bytes, filter, 0, 0, &mut NoRows)? {
