@@ -18,12 +18,16 @@
 //! Targets (issue #8): the first page in under 1% of pyiceberg's whole time, the whole result
 //! at least 20x faster than pyiceberg's.
 //!
-//! Measured (2 shared cores, release, 1,000 x 1,000): pyiceberg `inspect.files()` 102 s,
-//! `inspect.partitions()` 54 s; Floe `files` first page 0.18 s JSON / 0.04 s Arrow (0.18% /
-//! 0.04% of pyiceberg's time), whole result 60 s JSON / 21 s Arrow (1.7x / 4.8x faster: short
-//! of the 20x target; per-row `serde_json::Value` trees, their allocation and freeing, are
-//! most of the time); `partitions` 0.87 s, one page (62x faster; its first page is the whole
-//! aggregate, 1.6% of pyiceberg's time).
+//! Measured (2 shared cores, release, 1,000 x 1,000, pages of 1,000), in one run: pyiceberg
+//! `inspect.files()` 70.9 s (102.5 s in an earlier run on a busier machine),
+//! `inspect.partitions()` 50.1 s; Floe `files` first page 19 ms JSON / 4 ms Arrow (0.03% /
+//! 0.006% of pyiceberg's time), whole result 11.8 s JSON / 2.97 s Arrow (6.0x / 23.9x faster);
+//! `partitions` 0.53 s, one page (95x faster; its first page is the whole aggregate, 1.06% of
+//! pyiceberg's time). Before the file rows were written straight into columns (per-row
+//! `serde_json::Value` trees) the whole `files` result took 60 s JSON / 21.2 s Arrow. The JSON
+//! figure is now mostly this client parsing the rows into `serde_json::Value`s; pages of
+//! 10,000 (`FLOE_BENCH_PAGE=10000`) took 16.8 s JSON / 3.1 s Arrow: no faster here, where a
+//! request costs little.
 //!
 //! Run: `cargo bench -p catalog-server --bench inspect_files`. Knobs: `FLOE_BENCH_MANIFESTS`
 //! (default 1000), `FLOE_BENCH_FILES_PER_MANIFEST` (default 1000), `FLOE_BENCH_SKIP_PY=1`

@@ -46,8 +46,8 @@ use crate::store::Warehouse;
 /// The largest page the inspect endpoints return.
 pub const MAX_INSPECT_PAGE: usize = 1000;
 /// The largest page of the per-file kinds (`files`, `data-files`, `delete-files`, `entries`),
-/// for clients that want throughput: their rows are built straight into columns, so a page's
-/// cost is its rows, and fewer pages mean fewer manifests read twice at page boundaries.
+/// for clients that want fewer round trips: their rows are built straight into columns, so a
+/// page's cost is its rows, and each page reads the table's metadata and manifest list again.
 pub const MAX_FILES_PAGE: usize = 10_000;
 /// The page size when the client asks for none.
 pub const DEFAULT_INSPECT_PAGE: usize = 100;

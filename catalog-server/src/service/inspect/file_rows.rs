@@ -260,6 +260,9 @@ pub(super) struct FileRows {
     text: Vec<StringBuilder>,
 }
 
+/// The most text a column reserves up front (wide tables' pages grow as they need).
+const MAX_RESERVED_TEXT: usize = 16 << 20;
+
 // Column slots of `files` rows.
 const F_CONTENT: usize = 0;
 const F_SPEC_ID: usize = 1;
@@ -319,7 +322,10 @@ impl FileRows {
                 .map(|_| Int64Builder::with_capacity(capacity))
                 .collect(),
             text: (0..texts)
-                .map(|slot| StringBuilder::with_capacity(capacity, capacity * bytes_per_row(slot)))
+                .map(|slot| {
+                    let bytes = (capacity * bytes_per_row(slot)).min(MAX_RESERVED_TEXT);
+                    StringBuilder::with_capacity(capacity, bytes)
+                })
                 .collect(),
         }
     }
