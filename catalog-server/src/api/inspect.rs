@@ -219,6 +219,12 @@ fn column_cell(a: &ArrayRef, row: usize) -> Cow<'_, [u8]> {
 }
 
 fn csv_response(page: &InspectPage) -> ApiResult<Response> {
+    let body = csv_body(page)?;
+    Ok(with_token(body, "text/csv; charset=utf-8", page))
+}
+
+/// The page as CSV: a header line with the kind's columns, then the rows.
+pub(crate) fn csv_body(page: &InspectPage) -> ApiResult<Vec<u8>> {
     let columns = page.kind.columns();
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| ApiError::internal(format!("cannot write CSV: {e}"));
@@ -237,10 +243,8 @@ fn csv_response(page: &InspectPage) -> ApiResult<Response> {
             }
         }
     }
-    let body = w
-        .into_inner()
-        .map_err(|e| ApiError::internal(format!("cannot write CSV: {e}")))?;
-    Ok(with_token(body, "text/csv; charset=utf-8", page))
+    w.into_inner()
+        .map_err(|e| ApiError::internal(format!("cannot write CSV: {e}")))
 }
 
 /// A 200 with `body` of `content_type`, the next page's token in the `next-page-token` header.

@@ -19,7 +19,7 @@
 mod access;
 mod docs;
 mod iceberg;
-mod inspect;
+pub(crate) mod inspect;
 pub(crate) mod inspect_arrow;
 mod maintenance;
 mod management;

@@ -785,7 +785,8 @@ mod tests {
         ]
     }
 
-    /// Columns and their JSON form are byte for byte the `Value` rows serde_json writes.
+    /// Columns and their JSON form are byte for byte the `Value` rows serde_json writes; their
+    /// CSV and Arrow forms are those of the `Value` rows.
     #[test]
     fn columns_write_the_same_json_as_values() {
         let view = view();
@@ -809,9 +810,21 @@ mod tests {
             crate::api::inspect_arrow::json_rows(kind, &batch, &mut json).unwrap();
             assert_eq!(
                 String::from_utf8(json).unwrap(),
-                serde_json::to_string(&Value::Array(values)).unwrap(),
+                serde_json::to_string(&Value::Array(values.clone())).unwrap(),
                 "{kind:?}"
             );
+            // CSV and Arrow read the same cells from either shape.
+            let page = |rows| crate::service::InspectPage {
+                kind,
+                rows,
+                next_page_token: None,
+            };
+            let columns = page(crate::service::InspectRows::Columns(batch));
+            let values = page(crate::service::InspectRows::Values(values));
+            let csv = crate::api::inspect::csv_body;
+            assert_eq!(csv(&columns).unwrap(), csv(&values).unwrap(), "{kind:?}");
+            let ipc = crate::api::inspect_arrow::ipc_stream;
+            assert_eq!(ipc(&columns).unwrap(), ipc(&values).unwrap(), "{kind:?}");
         }
     }
 
