@@ -13,15 +13,20 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use std::borrow::Cow;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::DataType;
 use serde_json::{Value, json};
 
-use super::inspect_arrow::{ARROW_STREAM, ipc_stream};
+use super::inspect_arrow::{ARROW_STREAM, ipc_stream, json_rows};
 use super::{Params, QueryMap, SharedState};
 use crate::auth::{Caller, Privilege};
 use crate::error::{ApiError, ApiResult};
 use crate::service::{
-    DEFAULT_INSPECT_PAGE, InspectKind, InspectPage, InspectRequest, MAX_INSPECT_PAGE,
-    SnapshotSelector,
+    DEFAULT_INSPECT_PAGE, InspectKind, InspectPage, InspectRequest, InspectRows, SnapshotSelector,
 };
 
 /// The inspect route.
@@ -85,10 +90,11 @@ fn request(kind: InspectKind, q: &QueryMap) -> ApiResult<InspectRequest> {
     let page_size = match q.get("page-size") {
         None => DEFAULT_INSPECT_PAGE,
         Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=MAX_INSPECT_PAGE).contains(&n) => n,
+            Ok(n) if (1..=kind.max_page()).contains(&n) => n,
             _ => {
                 return Err(ApiError::bad_request(format!(
-                    "page-size must be an integer from 1 to {MAX_INSPECT_PAGE}, got '{v}'"
+                    "page-size must be an integer from 1 to {}, got '{v}'",
+                    kind.max_page()
                 )));
             }
         },
@@ -147,11 +153,7 @@ async fn inspect(
         .await?;
     let page = state.service.inspect(&wh, &ns, name, req).await?;
     match format {
-        Format::Json => Ok(axum::Json(json!({
-            "rows": page.rows,
-            "next-page-token": page.next_page_token,
-        }))
-        .into_response()),
+        Format::Json => json_response(page),
         Format::Csv => csv_response(&page),
         Format::Arrow => {
             let body = ipc_stream(&page)
@@ -159,6 +161,34 @@ async fn inspect(
             Ok(with_token(body, ARROW_STREAM, &page))
         }
     }
+}
+
+/// `{"next-page-token": ..., "rows": [...]}`, keys in the order serde_json writes them.
+fn json_response(page: InspectPage) -> ApiResult<Response> {
+    let rows = match page.rows {
+        InspectRows::Values(rows) => {
+            return Ok(axum::Json(json!({
+                "rows": rows,
+                "next-page-token": page.next_page_token,
+            }))
+            .into_response());
+        }
+        InspectRows::Columns(batch) => batch,
+    };
+    let fail = |e: String| ApiError::internal(format!("cannot write JSON rows: {e}"));
+    let mut body = Vec::with_capacity(64 + rows.get_array_memory_size());
+    body.extend_from_slice(b"{\"next-page-token\":");
+    serde_json::to_writer(&mut body, &page.next_page_token).map_err(|e| fail(e.to_string()))?;
+    body.extend_from_slice(b",\"rows\":");
+    json_rows(page.kind, &rows, &mut body).map_err(|e| fail(e.to_string()))?;
+    body.push(b'}');
+    let mut resp = (StatusCode::OK, body).into_response();
+    // As `axum::Json` answers.
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
 }
 
 /// A cell: strings as they are, null empty, nested values as JSON text.
@@ -170,19 +200,51 @@ fn cell(v: &Value) -> String {
     }
 }
 
+/// A cell of a typed column: as [`cell`] writes the same value.
+fn column_cell(a: &ArrayRef, row: usize) -> Cow<'_, [u8]> {
+    if a.is_null(row) {
+        return Cow::Borrowed(b"");
+    }
+    let owned = |s: String| Cow::Owned(s.into_bytes());
+    match a.data_type() {
+        DataType::Int32 => owned(a.as_primitive::<Int32Type>().value(row).to_string()),
+        DataType::Int64 => owned(a.as_primitive::<Int64Type>().value(row).to_string()),
+        // Text as it is; nested values are their JSON text already.
+        _ => Cow::Borrowed(
+            a.as_string_opt::<i32>()
+                .map(|s| s.value(row).as_bytes())
+                .unwrap_or(b""),
+        ),
+    }
+}
+
 fn csv_response(page: &InspectPage) -> ApiResult<Response> {
+    let body = csv_body(page)?;
+    Ok(with_token(body, "text/csv; charset=utf-8", page))
+}
+
+/// The page as CSV: a header line with the kind's columns, then the rows.
+pub(crate) fn csv_body(page: &InspectPage) -> ApiResult<Vec<u8>> {
     let columns = page.kind.columns();
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| ApiError::internal(format!("cannot write CSV: {e}"));
     w.write_record(columns).map_err(fail)?;
-    for row in &page.rows {
-        w.write_record(columns.iter().map(|c| cell(&row[*c])))
-            .map_err(fail)?;
+    match &page.rows {
+        InspectRows::Values(rows) => {
+            for row in rows {
+                w.write_record(columns.iter().map(|c| cell(&row[*c])))
+                    .map_err(fail)?;
+            }
+        }
+        InspectRows::Columns(batch) => {
+            for row in 0..batch.num_rows() {
+                w.write_record(batch.columns().iter().map(|a| column_cell(a, row)))
+                    .map_err(fail)?;
+            }
+        }
     }
-    let body = w
-        .into_inner()
-        .map_err(|e| ApiError::internal(format!("cannot write CSV: {e}")))?;
-    Ok(with_token(body, "text/csv; charset=utf-8", page))
+    w.into_inner()
+        .map_err(|e| ApiError::internal(format!("cannot write CSV: {e}")))
 }
 
 /// A 200 with `body` of `content_type`, the next page's token in the `next-page-token` header.

@@ -30,7 +30,7 @@ use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
 use serde_json::Value;
 
-use crate::service::InspectPage;
+use crate::service::{InspectKind, InspectPage, InspectRows};
 
 /// The media type of an Arrow IPC stream.
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
@@ -192,36 +192,123 @@ fn column(rows: &[Value], name: &str, cell: Cell) -> ArrayRef {
     }
 }
 
-/// The page as an Arrow IPC stream: the kind's schema and one record batch of the rows.
-pub fn ipc_stream(page: &InspectPage) -> Result<Vec<u8>, ArrowError> {
-    let columns: Vec<(&str, Cell)> = page
-        .kind
-        .columns()
+/// The columns of a kind with their Arrow form.
+fn cells(kind: InspectKind) -> Vec<(&'static str, Cell)> {
+    kind.columns()
         .iter()
         .map(|c| (*c, cell_of(c).unwrap_or(Cell::Json)))
-        .collect();
+        .collect()
+}
+
+/// The page as an Arrow IPC stream: the kind's schema and one record batch of the rows.
+pub fn ipc_stream(page: &InspectPage) -> Result<Vec<u8>, ArrowError> {
+    let columns = cells(page.kind);
     let schema = Arc::new(Schema::new(
         columns
             .iter()
             .map(|(name, cell)| Field::new(*name, data_type(*cell), true))
             .collect::<Vec<_>>(),
     ));
-    let arrays: Vec<ArrayRef> = columns
-        .iter()
-        .map(|(name, cell)| column(&page.rows, name, *cell))
-        .collect();
+    let arrays: Vec<ArrayRef> = match &page.rows {
+        InspectRows::Values(rows) => columns
+            .iter()
+            .map(|(name, cell)| column(rows, name, *cell))
+            .collect(),
+        // Already typed: checked against the kind's schema by `try_new`.
+        InspectRows::Columns(batch) => batch.columns().to_vec(),
+    };
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
-    let mut w = StreamWriter::try_new(Vec::new(), &schema)?;
+    // Room for the batch's buffers and the messages around them, so the stream rarely grows.
+    let room = batch.get_array_memory_size() + 1024 * (batch.num_columns() + 1);
+    let mut w = StreamWriter::try_new(Vec::with_capacity(room), &schema)?;
     if batch.num_rows() > 0 {
         w.write(&batch)?;
     }
     w.into_inner()
 }
 
+/// Columnar rows as the JSON array of row objects serde_json writes for the same rows as
+/// `Value`s: keys in sorted order, nested values (`Utf8` columns of JSON text) as they are,
+/// other text quoted, null cells as `null`.
+pub fn json_rows(
+    kind: InspectKind,
+    batch: &RecordBatch,
+    out: &mut Vec<u8>,
+) -> Result<(), ArrowError> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int32Type, Int64Type};
+    use serde_json::ser::{CompactFormatter, Formatter};
+
+    let columns = cells(kind);
+    if batch.num_columns() != columns.len() {
+        return Err(ArrowError::SchemaError(format!(
+            "{} columns for a {} row of {}",
+            batch.num_columns(),
+            kind.word(),
+            columns.len()
+        )));
+    }
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    order.sort_by(|a, b| columns[*a].0.cmp(columns[*b].0));
+    // Each column's `"name":` prefix, written once.
+    let keys: Vec<Vec<u8>> = order
+        .iter()
+        .map(|i| {
+            let mut k = Vec::new();
+            serde_json::to_writer(&mut k, columns[*i].0)
+                .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+            k.push(b':');
+            Ok(k)
+        })
+        .collect::<Result<_, ArrowError>>()?;
+    let io = |e: std::io::Error| ArrowError::IoError(e.to_string(), e);
+    out.push(b'[');
+    for row in 0..batch.num_rows() {
+        if row > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        for (k, i) in order.iter().enumerate() {
+            if k > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&keys[k]);
+            let a = batch.column(*i);
+            if a.is_null(row) {
+                out.extend_from_slice(b"null");
+                continue;
+            }
+            match (a.data_type(), columns[*i].1) {
+                (DataType::Int32, _) => CompactFormatter
+                    .write_i32(out, a.as_primitive::<Int32Type>().value(row))
+                    .map_err(io)?,
+                (DataType::Int64, _) => CompactFormatter
+                    .write_i64(out, a.as_primitive::<Int64Type>().value(row))
+                    .map_err(io)?,
+                (DataType::Utf8, Cell::Json) => {
+                    out.extend_from_slice(a.as_string::<i32>().value(row).as_bytes())
+                }
+                (DataType::Utf8, _) => {
+                    serde_json::to_writer(&mut *out, a.as_string::<i32>().value(row))
+                        .map_err(|e| ArrowError::ExternalError(Box::new(e)))?
+                }
+                (other, _) => {
+                    return Err(ArrowError::SchemaError(format!(
+                        "no JSON form for a {other} column"
+                    )));
+                }
+            }
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::InspectKind;
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Int64Type, TimestampMillisecondType};
     use arrow_ipc::reader::StreamReader;
@@ -240,14 +327,14 @@ mod tests {
     fn a_page_reads_back() {
         let page = InspectPage {
             kind: InspectKind::Snapshots,
-            rows: vec![json!({
+            rows: InspectRows::Values(vec![json!({
                 "committed_at": "2024-01-31T12:00:00.123Z",
                 "snapshot_id": 7,
                 "parent_id": null,
                 "operation": "append",
                 "manifest_list": "file:///m.avro",
                 "summary": {"added-records": "3"},
-            })],
+            })]),
             next_page_token: None,
         };
         let bytes = ipc_stream(&page).unwrap();
@@ -271,7 +358,7 @@ mod tests {
         );
         // An empty page is a schema and no batch.
         let empty = InspectPage {
-            rows: vec![],
+            rows: InspectRows::Values(vec![]),
             ..page
         };
         let bytes = ipc_stream(&empty).unwrap();

@@ -19,8 +19,8 @@
 mod access;
 mod docs;
 mod iceberg;
-mod inspect;
-mod inspect_arrow;
+pub(crate) mod inspect;
+pub(crate) mod inspect_arrow;
 mod maintenance;
 mod management;
 mod oauth;

@@ -28,19 +28,27 @@ use serde_json::{Map, Value, json};
 use table_format::avro::ManifestReader;
 use table_format::io::FileIO;
 use table_format::scan::plan::{load_manifest_list, manifest_partition_type};
+#[cfg(test)]
+use table_format::spec::DataFile;
 use table_format::spec::manifest::partition_key;
 use table_format::spec::{
-    DataContentType, DataFile, Datum, ManifestContentType, ManifestEntry, ManifestFile,
-    ManifestStatus, PrimitiveType, Snapshot, SnapshotRetention, StructType, TableMetadata,
-    Transform,
+    DataContentType, Datum, ManifestContentType, ManifestEntry, ManifestFile, ManifestStatus,
+    PrimitiveType, Snapshot, SnapshotRetention, StructType, TableMetadata, Transform,
 };
 
 use super::{CatalogService, validate_name, validate_namespace};
+use file_rows::FileRows;
+
+mod file_rows;
 use crate::error::{ApiError, ApiResult};
 use crate::store::Warehouse;
 
 /// The largest page the inspect endpoints return.
 pub const MAX_INSPECT_PAGE: usize = 1000;
+/// The largest page of the per-file kinds (`files`, `data-files`, `delete-files`, `entries`),
+/// for clients that want fewer round trips: their rows are built straight into columns, so a
+/// page's cost is its rows, and each page reads the table's metadata and manifest list again.
+pub const MAX_FILES_PAGE: usize = 10_000;
 /// The page size when the client asks for none.
 pub const DEFAULT_INSPECT_PAGE: usize = 100;
 /// `write.target-file-size-bytes` when the table does not set it (512 MiB).
@@ -264,7 +272,7 @@ pub struct InspectRequest {
     pub kind: InspectKind,
     /// Which snapshot (snapshot-scoped kinds).
     pub snapshot: SnapshotSelector,
-    /// Rows per page (1 to [`MAX_INSPECT_PAGE`]).
+    /// Rows per page (1 to the kind's [`InspectKind::max_page`]).
     pub page_size: usize,
     /// Where to continue.
     pub page_token: Option<String>,
@@ -279,10 +287,49 @@ pub struct InspectRequest {
 pub struct InspectPage {
     /// The kind listed (its columns order the CSV form).
     pub kind: InspectKind,
-    /// Rows: JSON objects with the kind's columns.
-    pub rows: Vec<Value>,
+    /// The rows.
+    pub rows: InspectRows,
     /// The token of the next page, when there is one.
     pub next_page_token: Option<String>,
+}
+
+/// The rows of a page, in one of two shapes with the same content.
+#[derive(Debug, Clone)]
+pub enum InspectRows {
+    /// JSON objects with the kind's columns.
+    Values(Vec<Value>),
+    /// The per-file kinds: one typed column per column of the kind, in its order; nested values
+    /// (Arrow `Utf8`) hold their compact JSON text, exactly as serde_json writes the `Value`
+    /// with the same content (object keys sorted), and null cells stand for JSON nulls.
+    Columns(arrow_array::RecordBatch),
+}
+
+impl InspectRows {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        match self {
+            InspectRows::Values(v) => v.len(),
+            InspectRows::Columns(b) => b.num_rows(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl InspectKind {
+    /// The largest page size of this kind.
+    pub fn max_page(self) -> usize {
+        match self {
+            InspectKind::Files
+            | InspectKind::DataFiles
+            | InspectKind::DeleteFiles
+            | InspectKind::Entries => MAX_FILES_PAGE,
+            _ => MAX_INSPECT_PAGE,
+        }
+    }
 }
 
 /// Where a page starts: a snapshot ordinal (changes), a manifest index and an entry index; for
@@ -472,6 +519,7 @@ impl TableView {
             .collect()
     }
 
+    #[cfg(test)]
     fn readable_metrics(&self, f: &DataFile) -> Value {
         let mut out = Map::new();
         for (id, name, ty) in &self.columns {
@@ -502,7 +550,9 @@ impl TableView {
         Value::Object(out)
     }
 
-    /// The data_file columns (without readable_metrics).
+    /// The data_file columns (without readable_metrics): the `Value` form of the rows, kept
+    /// as the oracle of `FileRows`.
+    #[cfg(test)]
     fn data_file_json(&self, spec_id: i32, f: &DataFile) -> Map<String, Value> {
         let counts = |list: &[(i32, i64)]| {
             Value::Object(
@@ -551,12 +601,14 @@ impl TableView {
         m
     }
 
+    #[cfg(test)]
     fn file_row(&self, spec_id: i32, f: &DataFile) -> Value {
         let mut m = self.data_file_json(spec_id, f);
         m.insert("readable_metrics".into(), self.readable_metrics(f));
         Value::Object(m)
     }
 
+    #[cfg(test)]
     fn entry_row(&self, spec_id: i32, e: &ManifestEntry) -> Value {
         json!({
             "status": e.status as i32,
@@ -717,6 +769,19 @@ impl EntryFilter {
         }
     }
 
+    /// The index of the manifest's first matching entry when its manifest-list counts tell
+    /// it without reading the manifest: with no deleted entries and some live ones (the
+    /// counts Iceberg's own scan planning trusts to skip manifests), every entry matches, the
+    /// first included. `None` when the counts do not tell (missing counts read as 1).
+    fn first_by_counts(self, m: &ManifestFile) -> Option<usize> {
+        let live = m.deleted_files_count == 0
+            && i64::from(m.added_files_count) + i64::from(m.existing_files_count) > 0;
+        match self {
+            EntryFilter::ChangedBy(_) => None,
+            _ => live.then_some(0),
+        }
+    }
+
     fn entry(self, e: &ManifestEntry) -> bool {
         match self {
             EntryFilter::All => true,
@@ -727,10 +792,6 @@ impl EntryFilter {
         }
     }
 }
-
-/// One manifest's rows from entry `skip` on, at most `want` of them, plus the index of the
-/// next matching entry after those (None when the manifest has no more).
-type ManifestChunk = (Vec<Value>, Option<usize>);
 
 impl CatalogService {
     /// One page of a metadata table of `namespace.name`.
@@ -743,9 +804,10 @@ impl CatalogService {
     ) -> ApiResult<InspectPage> {
         validate_namespace(namespace)?;
         validate_name("table name", name)?;
-        if req.page_size == 0 || req.page_size > MAX_INSPECT_PAGE {
+        let max_page = req.kind.max_page();
+        if req.page_size == 0 || req.page_size > max_page {
             return Err(ApiError::bad_request(format!(
-                "page-size must be between 1 and {MAX_INSPECT_PAGE}"
+                "page-size must be between 1 and {max_page}"
             )));
         }
         let token = req
@@ -821,7 +883,7 @@ impl CatalogService {
             });
             InspectPage {
                 kind: req.kind,
-                rows: rows.into_iter().skip(from).take(to - from).collect(),
+                rows: InspectRows::Values(rows.into_iter().skip(from).take(to - from).collect()),
                 next_page_token: next,
             }
         };
@@ -859,10 +921,14 @@ impl CatalogService {
             | InspectKind::DataFiles
             | InspectKind::DeleteFiles
             | InspectKind::Entries => {
+                let entries = req.kind == InspectKind::Entries;
                 let Some(s) = snapshot else {
+                    let rows = FileRows::new(&view, entries, 0)
+                        .finish()
+                        .map_err(arrow_error)?;
                     return Ok(InspectPage {
                         kind: req.kind,
-                        rows: vec![],
+                        rows: InspectRows::Columns(rows),
                         next_page_token: None,
                     });
                 };
@@ -872,26 +938,20 @@ impl CatalogService {
                     InspectKind::Entries => EntryFilter::All,
                     _ => EntryFilter::Live,
                 };
-                let entries = req.kind == InspectKind::Entries;
-                let (rows, next) = stream_page(
+                let mut rows = FileRows::new(&view, entries, size);
+                let next = stream_page(
                     &io,
                     &view,
                     std::slice::from_ref(&s),
                     |_| filter,
                     start,
                     size,
-                    move |v, spec_id, _, e| {
-                        if entries {
-                            v.entry_row(spec_id, e)
-                        } else {
-                            v.file_row(spec_id, &e.data_file)
-                        }
-                    },
+                    &mut rows,
                 )
                 .await?;
                 Ok(InspectPage {
                     kind: req.kind,
-                    rows,
+                    rows: InspectRows::Columns(rows.finish().map_err(arrow_error)?),
                     next_page_token: next.map(|p| mk_token(s.snapshot_id, 0, p)),
                 })
             }
@@ -937,14 +997,9 @@ impl CatalogService {
                     )));
                 }
                 line.reverse();
-                let (rows, next) = stream_page(
-                    &io,
-                    &view,
-                    &line,
-                    |s| EntryFilter::ChangedBy(s.snapshot_id),
-                    start,
-                    size,
-                    |v, spec_id, s, e| {
+                let mut rows = ValueRows {
+                    rows: Vec::with_capacity(size),
+                    row: |v: &TableView, spec_id: i32, s: &Snapshot, e: &ManifestEntry| {
                         let f = &e.data_file;
                         json!({
                             "snapshot_id": s.snapshot_id,
@@ -960,11 +1015,20 @@ impl CatalogService {
                             "file_size_in_bytes": f.file_size_in_bytes,
                         })
                     },
+                };
+                let next = stream_page(
+                    &io,
+                    &view,
+                    &line,
+                    |s| EntryFilter::ChangedBy(s.snapshot_id),
+                    start,
+                    size,
+                    &mut rows,
                 )
                 .await?;
                 Ok(InspectPage {
                     kind: req.kind,
-                    rows,
+                    rows: InspectRows::Values(rows.rows),
                     next_page_token: next.map(|p| mk_token(to_id, from_id, p)),
                 })
             }
@@ -972,23 +1036,90 @@ impl CatalogService {
     }
 }
 
+/// Where the rows of a streamed kind go.
+trait RowSink {
+    /// Rows so far.
+    fn len(&self) -> usize;
+    /// Add the row of entry `e` of a manifest of spec `spec_id` in snapshot `snap`.
+    fn push(
+        &mut self,
+        view: &TableView,
+        spec_id: i32,
+        snap: &Snapshot,
+        e: &ManifestEntry,
+    ) -> ApiResult<()>;
+}
+
+/// Rows as JSON values, made by `row`.
+struct ValueRows<R> {
+    rows: Vec<Value>,
+    row: R,
+}
+
+impl<R: Fn(&TableView, i32, &Snapshot, &ManifestEntry) -> Value> RowSink for ValueRows<R> {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn push(
+        &mut self,
+        v: &TableView,
+        spec_id: i32,
+        s: &Snapshot,
+        e: &ManifestEntry,
+    ) -> ApiResult<()> {
+        self.rows.push((self.row)(v, spec_id, s, e));
+        Ok(())
+    }
+}
+
+impl RowSink for FileRows {
+    fn len(&self) -> usize {
+        FileRows::len(self)
+    }
+
+    fn push(
+        &mut self,
+        _: &TableView,
+        spec_id: i32,
+        _: &Snapshot,
+        e: &ManifestEntry,
+    ) -> ApiResult<()> {
+        FileRows::push(self, spec_id, e)
+            .map_err(|err| ApiError::internal(format!("cannot write a file row: {err}")))
+    }
+}
+
+/// A sink that takes no rows (to find where the next row is).
+struct NoRows;
+
+impl RowSink for NoRows {
+    fn len(&self) -> usize {
+        0
+    }
+
+    fn push(&mut self, _: &TableView, _: i32, _: &Snapshot, _: &ManifestEntry) -> ApiResult<()> {
+        Ok(())
+    }
+}
+
+fn arrow_error(e: arrow_schema::ArrowError) -> ApiError {
+    ApiError::internal(format!("cannot build the rows' columns: {e}"))
+}
+
 /// Stream rows from position `start` over the manifests of `snapshots` (in order), `size` of
-/// them, and the position of the next row when there is one. Manifests are fetched a few
+/// them, into `rows`; returns the position of the next row when there is one. Manifests are fetched a few
 /// ahead of decoding; once the page is full, reading goes on only until the next matching
 /// entry is found, whose position is the next page's token.
-async fn stream_page<R>(
+async fn stream_page<S: RowSink>(
     io: &FileIO,
     view: &TableView,
     snapshots: &[Snapshot],
     filter_for: impl Fn(&Snapshot) -> EntryFilter,
     start: Position,
     size: usize,
-    row: R,
-) -> ApiResult<(Vec<Value>, Option<Position>)>
-where
-    R: Fn(&TableView, i32, &Snapshot, &ManifestEntry) -> Value,
-{
-    let mut rows = Vec::with_capacity(size);
+    rows: &mut S,
+) -> ApiResult<Option<Position>> {
     if start.snap > snapshots.len() {
         return Err(ApiError::bad_request(
             "invalid page-token: position past the end of the listing",
@@ -1023,8 +1154,7 @@ where
                 0
             };
             let want = size - rows.len();
-            let (chunk, more) = read_chunk(view, snap, &m, &bytes, filter, skip, want, &row)?;
-            rows.extend(chunk);
+            let more = read_chunk(view, snap, &m, &bytes, filter, skip, want, rows)?;
             if rows.len() < size {
                 continue;
             }
@@ -1034,21 +1164,23 @@ where
                 entry,
             };
             if let Some(ei) = more {
-                return Ok((rows, Some(at(mi, ei))));
+                return Ok(Some(at(mi, ei)));
             }
             // The page is full and this manifest done: find where the next page starts.
             while let Some(next) = reads.next().await {
                 let (mj, m, bytes) = next?;
-                let (_, more) = read_chunk(view, snap, &m, &bytes, filter, 0, 0, &row)?;
+                if let Some(ej) = filter.first_by_counts(&m) {
+                    return Ok(Some(at(mj, ej)));
+                }
+                let more = read_chunk(view, snap, &m, &bytes, filter, 0, 0, &mut NoRows)?;
                 if let Some(ej) = more {
-                    return Ok((rows, Some(at(mj, ej))));
+                    return Ok(Some(at(mj, ej)));
                 }
             }
-            let next = next_match(io, view, snapshots, &filter_for, si + 1).await?;
-            return Ok((rows, next));
+            return next_match(io, view, snapshots, &filter_for, si + 1).await;
         }
     }
-    Ok((rows, None))
+    Ok(None)
 }
 
 /// The position of the first matching entry in the snapshots from ordinal `from` on.
@@ -1059,7 +1191,6 @@ async fn next_match(
     filter_for: &impl Fn(&Snapshot) -> EntryFilter,
     from: usize,
 ) -> ApiResult<Option<Position>> {
-    let nothing = |_: &TableView, _: i32, _: &Snapshot, _: &ManifestEntry| Value::Null;
     for (si, snap) in snapshots.iter().enumerate().skip(from) {
         let filter = filter_for(snap);
         let manifests = load_manifest_list(io, snap).await.map_err(internal)?;
@@ -1067,8 +1198,15 @@ async fn next_match(
             if !filter.manifest(m) {
                 continue;
             }
+            if let Some(ei) = filter.first_by_counts(m) {
+                return Ok(Some(Position {
+                    snap: si,
+                    manifest: mi,
+                    entry: ei,
+                }));
+            }
             let bytes = read_bytes(io, m).await?;
-            if let (_, Some(ei)) = read_chunk(view, snap, m, &bytes, filter, 0, 0, &nothing)? {
+            if let Some(ei) = read_chunk(view, snap, m, &bytes, filter, 0, 0, &mut NoRows)? {
                 return Ok(Some(Position {
                     snap: si,
                     manifest: mi,
@@ -1080,8 +1218,10 @@ async fn next_match(
     Ok(None)
 }
 
+/// Add a manifest's rows from entry `skip` on, at most `want` of them, to `rows`; returns
+/// the index of the next matching entry after those (None when the manifest has no more).
 #[allow(clippy::too_many_arguments)]
-fn read_chunk<R>(
+fn read_chunk<S: RowSink>(
     view: &TableView,
     snap: &Snapshot,
     m: &ManifestFile,
@@ -1089,26 +1229,24 @@ fn read_chunk<R>(
     filter: EntryFilter,
     skip: usize,
     want: usize,
-    row: &R,
-) -> ApiResult<ManifestChunk>
-where
-    R: Fn(&TableView, i32, &Snapshot, &ManifestEntry) -> Value,
-{
+    rows: &mut S,
+) -> ApiResult<Option<usize>> {
     let ptype: StructType = manifest_partition_type(&view.md, m).map_err(internal)?;
     let reader = ManifestReader::new(bytes, m, &ptype)
         .map_err(|e| internal(e.context(format!("manifest {}", m.manifest_path))))?;
-    let mut out = Vec::new();
+    let mut taken = 0;
     for (ei, e) in reader.enumerate() {
         let e = e.map_err(|e| internal(e.context(format!("manifest {}", m.manifest_path))))?;
         if ei < skip || !filter.entry(&e) {
             continue;
         }
-        if out.len() == want {
-            return Ok((out, Some(ei)));
+        if taken == want {
+            return Ok(Some(ei));
         }
-        out.push(row(view, m.partition_spec_id, snap, &e));
+        rows.push(view, m.partition_spec_id, snap, &e)?;
+        taken += 1;
     }
-    Ok((out, None))
+    Ok(None)
 }
 
 fn snapshots_rows(md: &TableMetadata) -> Vec<Value> {

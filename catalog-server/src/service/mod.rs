@@ -81,8 +81,8 @@ use std::time::{Duration, Instant};
 
 pub use ident::{validate_location, validate_name, validate_namespace, validate_properties};
 pub use inspect::{
-    DEFAULT_INSPECT_PAGE, InspectKind, InspectPage, InspectRequest, MAX_INSPECT_PAGE,
-    SnapshotSelector,
+    DEFAULT_INSPECT_PAGE, InspectKind, InspectPage, InspectRequest, InspectRows, MAX_FILES_PAGE,
+    MAX_INSPECT_PAGE, SnapshotSelector,
 };
 pub use maintenance::{
     DEFAULT_EXPIRE_INTERVAL_MS, EXPIRE_CLEAN_FILES, EXPIRE_ENABLED, EXPIRE_INTERVAL_MS,

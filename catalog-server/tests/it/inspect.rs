@@ -443,6 +443,11 @@ async fn inspect_errors() {
             "BadRequestException",
         ),
         (
+            u("files?page-size=10001"),
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+        ),
+        (
             u("files?snapshot-id=x"),
             StatusCode::BAD_REQUEST,
             "BadRequestException",
@@ -695,8 +700,9 @@ async fn inspect_pages_ten_thousand_files_each_once() {
         .map(|(a, i)| format!("{location}/data/a{a:03}-{i:05}.parquet"))
         .collect();
     let url = inspect_url(&server, "big", "files10k", "files");
-    // The largest page, and an odd size whose pages end anywhere inside a manifest.
-    for size in [1000, 333] {
+    // The largest page (the whole table in one), a page of manifests' size whose ends fall on
+    // manifest boundaries, and an odd size whose pages end anywhere inside a manifest.
+    for size in [10_000, 1000, 333] {
         let started = std::time::Instant::now();
         let rows = all_rows(&url, size, "").await;
         let paths: Vec<String> = rows
