@@ -415,14 +415,11 @@ macro_rules! impl_access_store {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db)?;
-                let mut items = rows
+                let items = rows
                     .iter()
                     .map(principal_from_row)
                     .collect::<$crate::store::StoreResult<Vec<_>>>()?;
-                let more = items.len() > limit;
-                items.truncate(limit);
-                let next = if more { items.last().map(|p| p.name.clone()) } else { None };
-                Ok($crate::store::Page { items, next })
+                Ok($crate::store::Page::from_overfetched_by(items, limit, |p| p.name.clone()))
             }
 
             async fn delete_principal(&self, id: &str) -> $crate::store::StoreResult<()> {
@@ -479,10 +476,7 @@ macro_rules! impl_access_store {
                     .await
                     .map_err(db)?;
                 match row {
-                    Some(row) => Ok($crate::store::access::RoleRecord {
-                        id: row.try_get("id").map_err(db)?,
-                        name: row.try_get("name").map_err(db)?,
-                    }),
+                    Some(row) => role_from_row(&row),
                     None => Err($crate::store::StoreError::NotFound(format!(
                         "role '{name}' does not exist"
                     ))),
@@ -502,17 +496,11 @@ macro_rules! impl_access_store {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db)?;
-                let mut items = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    items.push($crate::store::access::RoleRecord {
-                        id: row.try_get("id").map_err(db)?,
-                        name: row.try_get("name").map_err(db)?,
-                    });
-                }
-                let more = items.len() > limit;
-                items.truncate(limit);
-                let next = if more { items.last().map(|r| r.name.clone()) } else { None };
-                Ok($crate::store::Page { items, next })
+                let items = rows
+                    .iter()
+                    .map(role_from_row)
+                    .collect::<$crate::store::StoreResult<Vec<_>>>()?;
+                Ok($crate::store::Page::from_overfetched_by(items, limit, |r| r.name.clone()))
             }
 
             async fn delete_role(&self, id: &str) -> $crate::store::StoreResult<()> {
@@ -596,14 +584,7 @@ macro_rules! impl_access_store {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    out.push($crate::store::access::RoleRecord {
-                        id: row.try_get("id").map_err(db)?,
-                        name: row.try_get("name").map_err(db)?,
-                    });
-                }
-                Ok(out)
+                rows.iter().map(role_from_row).collect()
             }
 
             async fn list_grants(
@@ -918,11 +899,21 @@ macro_rules! impl_access_store {
                         detail: row.try_get("detail").map_err(db)?,
                     });
                 }
-                let more = items.len() > f.limit;
-                items.truncate(f.limit);
-                let next = if more { items.last().map(|e| e.id.to_string()) } else { None };
-                Ok($crate::store::Page { items, next })
+                Ok($crate::store::Page::from_overfetched_by(items, f.limit, |e| e.id.to_string()))
             }
+        }
+
+        fn role_from_row<R: sqlx::Row>(
+            row: &R,
+        ) -> $crate::store::StoreResult<$crate::store::access::RoleRecord>
+        where
+            for<'c> &'c str: sqlx::ColumnIndex<R>,
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        {
+            Ok($crate::store::access::RoleRecord {
+                id: row.try_get("id").map_err(db)?,
+                name: row.try_get("name").map_err(db)?,
+            })
         }
 
         fn principal_from_row<R: sqlx::Row>(

@@ -327,11 +327,22 @@ pub struct Page<T> {
 impl Page<String> {
     /// A page from keys fetched with `LIMIT limit + 1`: the extra key only says that another
     /// page follows, which then starts after the last key kept.
-    pub fn from_overfetched(mut keys: Vec<String>, limit: usize) -> Self {
-        let more = keys.len() > limit;
-        keys.truncate(limit);
-        let next = if more { keys.last().cloned() } else { None };
-        Page { items: keys, next }
+    pub fn from_overfetched(keys: Vec<String>, limit: usize) -> Self {
+        Page::from_overfetched_by(keys, limit, String::clone)
+    }
+}
+
+impl<T> Page<T> {
+    /// [`Page::from_overfetched`] for rows whose paging key is `key(row)`.
+    pub fn from_overfetched_by(
+        mut items: Vec<T>,
+        limit: usize,
+        key: impl Fn(&T) -> String,
+    ) -> Self {
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = if more { items.last().map(key) } else { None };
+        Page { items, next }
     }
 }
 

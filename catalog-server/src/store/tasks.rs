@@ -564,14 +564,11 @@ macro_rules! impl_task_store {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db)?;
-                let mut items = rows
+                let items = rows
                     .iter()
                     .map(task_from_row)
                     .collect::<$crate::store::StoreResult<Vec<_>>>()?;
-                let more = items.len() > f.limit;
-                items.truncate(f.limit);
-                let next = if more { items.last().map(|t| t.id.to_string()) } else { None };
-                Ok($crate::store::Page { items, next })
+                Ok($crate::store::Page::from_overfetched_by(items, f.limit, |t| t.id.to_string()))
             }
         }
 
