@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{JsonBody, Params, QueryMap, SharedState};
-use crate::auth::{Caller, Privilege, ROOT_NAME, Target, secrets};
+use crate::auth::{Caller, Privilege, ROOT_NAME, Target, new_principal, secrets};
 use crate::error::{ApiError, ApiResult};
 use crate::service::page_args;
 use crate::store::access::{
@@ -113,14 +113,8 @@ async fn create_principal(
     }
     let client_id = secrets::new_client_id();
     let secret = secrets::new_client_secret();
-    let record = PrincipalRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        name: req.name.clone(),
-        client_id: client_id.clone(),
-        secret_hash: hash(&secret)?,
-        is_root: false,
-        created_ms: chrono::Utc::now().timestamp_millis(),
-    };
+    let record =
+        new_principal(&req.name, &client_id, &secret, false).map_err(ApiError::internal)?;
     state.service.store().create_principal(&record).await?;
     state
         .access
@@ -161,6 +155,14 @@ async fn list_principals(
     )
 }
 
+fn no_such_principal(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NoSuchPrincipalException",
+        format!("principal '{name}' does not exist"),
+    )
+}
+
 async fn principal_by_name(state: &SharedState, name: &str) -> ApiResult<PrincipalRecord> {
     match state
         .service
@@ -169,11 +171,7 @@ async fn principal_by_name(state: &SharedState, name: &str) -> ApiResult<Princip
         .await
     {
         Ok(p) => Ok(p),
-        Err(StoreError::NotFound(_)) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchPrincipalException",
-            format!("principal '{name}' does not exist"),
-        )),
+        Err(StoreError::NotFound(_)) => Err(no_such_principal(name)),
         Err(e) => Err(e.into()),
     }
 }
@@ -500,13 +498,20 @@ async fn get_permissions(
             .ok_or_else(|| ApiError::bad_request("effective=true needs principal=NAME"))?;
         let own = name == caller.name;
         let r = resolve(&state, &caller, &p, own).await?;
-        let principal = principal_by_name(&state, name).await?;
+        let (principal, roles) = match state
+            .service
+            .store()
+            .principal_with_roles(PrincipalKey::Name(name))
+            .await
+        {
+            Err(StoreError::NotFound(_)) => return Err(no_such_principal(name)),
+            other => other?,
+        };
         let held: Vec<&str> = if principal.is_root {
             vec![Privilege::AllPrivileges.name()]
         } else {
-            let mut grantees = vec![principal.id.clone()];
-            let roles = state.service.store().roles_of(&principal.id).await?;
-            grantees.extend(roles.into_iter().map(|r| r.id));
+            let mut grantees = vec![principal.id];
+            grantees.extend(roles);
             state
                 .access
                 .effective(&grantees, &r.wh, &r.target())

@@ -57,12 +57,12 @@ async fn create_warehouse(
 
 async fn list_warehouses(State(state): State<SharedState>, caller: Caller) -> ApiResult<Response> {
     let all = state.service.list_warehouses().await?;
-    let mut list = Vec::with_capacity(all.len());
-    for wh in &all {
-        if state.access.can_reach_warehouse(&caller, wh).await? {
-            list.push(warehouse_json(wh));
-        }
-    }
+    let reachable = state.access.reachable_warehouses(&caller).await?;
+    let list: Vec<_> = all
+        .iter()
+        .filter(|wh| reachable.as_ref().is_none_or(|ids| ids.contains(&wh.id)))
+        .map(warehouse_json)
+        .collect();
     Ok(axum::Json(json!({"warehouses": list})).into_response())
 }
 

@@ -193,6 +193,23 @@ pub struct AccessControl {
     token_ttl: chrono::Duration,
 }
 
+/// A new principal's row: a fresh internal id, and only the argon2id hash of `secret`.
+pub fn new_principal(
+    name: &str,
+    client_id: &str,
+    secret: &str,
+    is_root: bool,
+) -> Result<PrincipalRecord, String> {
+    Ok(PrincipalRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: name.to_string(),
+        client_id: client_id.to_string(),
+        secret_hash: secrets::hash_secret(secret)?,
+        is_root,
+        created_ms: chrono::Utc::now().timestamp_millis(),
+    })
+}
+
 /// A 401 in the error model.
 pub fn unauthorized(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "NotAuthorizedException", message)
@@ -273,14 +290,7 @@ impl AccessControl {
                     Some((i, s)) => (i.to_string(), s.to_string(), false),
                     None => (secrets::new_client_id(), secrets::new_client_secret(), true),
                 };
-                let record = PrincipalRecord {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    name: ROOT_NAME.into(),
-                    client_id: id.clone(),
-                    secret_hash: secrets::hash_secret(&secret)?,
-                    is_root: true,
-                    created_ms: chrono::Utc::now().timestamp_millis(),
-                };
+                let record = new_principal(ROOT_NAME, &id, &secret, true)?;
                 match self.store.create_principal(&record).await {
                     Ok(()) => Ok(generated.then_some((id, secret))),
                     // Another replica created it at the same moment.
@@ -309,30 +319,13 @@ impl AccessControl {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be 'Bearer <token>'"))?;
-        let principal = match keys.verify(token).await {
-            Ok(claims) => {
-                return match self.store.principal_with_roles(&claims.sub).await {
-                    Ok((p, roles)) => {
-                        let mut grantees = vec![p.id.clone()];
-                        grantees.extend(roles);
-                        Ok(Caller {
-                            principal_id: p.id,
-                            name: p.name,
-                            is_root: p.is_root,
-                            grantees,
-                            request_id,
-                        })
-                    }
-                    Err(StoreError::NotFound(_)) => {
-                        Err(unauthorized("the token's principal does not exist"))
-                    }
-                    Err(e) => Err(store_err(e)),
-                };
-            }
+        let claims = keys.verify(token).await;
+        let principal = match &claims {
+            Ok(claims) => PrincipalKey::Id(&claims.sub),
             Err(TokenError::Expired) => return Err(unauthorized("the token has expired")),
             Err(own) => match &self.oidc {
                 Some(oidc) => match oidc.verify(token).await {
-                    Ok(name) => self.principal(PrincipalKey::Name(&name)).await?,
+                    Ok(name) => return self.caller(PrincipalKey::Name(&name), request_id).await,
                     Err(TokenError::Expired) => {
                         return Err(unauthorized("the token has expired"));
                     }
@@ -341,25 +334,20 @@ impl AccessControl {
                 None => return Err(unauthorized(own.to_string())),
             },
         };
-        self.caller_for(principal, request_id).await
+        self.caller(principal, request_id).await
     }
 
-    async fn principal(&self, key: PrincipalKey<'_>) -> ApiResult<PrincipalRecord> {
-        match self.store.get_principal(key).await {
-            Ok(p) => Ok(p),
+    /// The caller a token names: the principal (which must still exist) and its roles.
+    async fn caller(&self, key: PrincipalKey<'_>, request_id: String) -> ApiResult<Caller> {
+        let (p, roles) = match self.store.principal_with_roles(key).await {
+            Ok(found) => found,
             Err(StoreError::NotFound(_)) => {
-                Err(unauthorized("the token's principal does not exist"))
+                return Err(unauthorized("the token's principal does not exist"));
             }
-            Err(e) => Err(store_err(e)),
-        }
-    }
-
-    async fn caller_for(&self, p: PrincipalRecord, request_id: String) -> ApiResult<Caller> {
+            Err(e) => return Err(store_err(e)),
+        };
         let mut grantees = vec![p.id.clone()];
-        if !p.is_root {
-            let roles = self.store.roles_of(&p.id).await.map_err(store_err)?;
-            grantees.extend(roles.into_iter().map(|r| r.id));
-        }
+        grantees.extend(roles);
         Ok(Caller {
             principal_id: p.id,
             name: p.name,
@@ -478,15 +466,26 @@ impl AccessControl {
 
     /// Whether the caller may reach the warehouse at all: it holds a grant somewhere in it.
     pub async fn can_reach_warehouse(&self, caller: &Caller, wh: &Warehouse) -> ApiResult<bool> {
+        Ok(self
+            .reachable_warehouses(caller)
+            .await?
+            .is_none_or(|ids| ids.contains(&wh.id)))
+    }
+
+    /// The ids of the warehouses the caller may reach, in one query; `None` means all (root).
+    pub async fn reachable_warehouses(
+        &self,
+        caller: &Caller,
+    ) -> ApiResult<Option<std::collections::HashSet<String>>> {
         if caller.is_root {
-            return Ok(true);
+            return Ok(None);
         }
         let ids = self
             .store
             .warehouses_with_grants(&caller.grantees)
             .await
             .map_err(store_err)?;
-        Ok(ids.iter().any(|id| id == &wh.id))
+        Ok(Some(ids.into_iter().collect()))
     }
 
     /// Require `privilege` on `target` (and the way there), recording a denial.

@@ -40,6 +40,18 @@ pub enum PrincipalKey<'a> {
     ClientId(&'a str),
 }
 
+impl<'a> PrincipalKey<'a> {
+    /// The `principals` column it matches, and the value (the column name is a constant, so
+    /// it is safe to format into SQL).
+    pub fn column(self) -> (&'static str, &'a str) {
+        match self {
+            PrincipalKey::Id(v) => ("id", v),
+            PrincipalKey::Name(v) => ("name", v),
+            PrincipalKey::ClientId(v) => ("client_id", v),
+        }
+    }
+}
+
 /// A role's row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleRecord {
@@ -188,9 +200,12 @@ pub trait AccessStore: Send + Sync {
     ) -> StoreResult<()>;
     /// One principal.
     async fn get_principal(&self, key: PrincipalKey<'_>) -> StoreResult<PrincipalRecord>;
-    /// A principal by id with the ids of its roles, in one round trip (every authenticated
+    /// A principal with the ids of its roles, in one round trip (every authenticated
     /// request asks this).
-    async fn principal_with_roles(&self, id: &str) -> StoreResult<(PrincipalRecord, Vec<String>)>;
+    async fn principal_with_roles(
+        &self,
+        key: PrincipalKey<'_>,
+    ) -> StoreResult<(PrincipalRecord, Vec<String>)>;
     /// The root principal, if one was created.
     async fn root_principal(&self) -> StoreResult<Option<PrincipalRecord>>;
     /// Principals by name, after `after`.
@@ -336,12 +351,7 @@ macro_rules! impl_access_store {
                 &self,
                 key: $crate::store::access::PrincipalKey<'_>,
             ) -> $crate::store::StoreResult<$crate::store::access::PrincipalRecord> {
-                use $crate::store::access::PrincipalKey;
-                let (column, value, what) = match key {
-                    PrincipalKey::Id(v) => ("id", v, "with this id"),
-                    PrincipalKey::Name(v) => ("name", v, "of this name"),
-                    PrincipalKey::ClientId(v) => ("client_id", v, "with this client id"),
-                };
+                let (column, value) = key.column();
                 let sql = format!(
                     "SELECT id, name, client_id, secret_hash, is_root, created_ms FROM principals \
                      WHERE {column} = $1"
@@ -353,29 +363,31 @@ macro_rules! impl_access_store {
                     .map_err(db)?;
                 match row {
                     Some(row) => principal_from_row(&row),
-                    None => Err($crate::store::StoreError::NotFound(format!(
-                        "no principal {what}"
-                    ))),
+                    None => Err($crate::store::StoreError::NotFound(
+                        "no such principal".into(),
+                    )),
                 }
             }
 
             async fn principal_with_roles(
                 &self,
-                id: &str,
+                key: $crate::store::access::PrincipalKey<'_>,
             ) -> $crate::store::StoreResult<($crate::store::access::PrincipalRecord, Vec<String>)>
             {
-                let rows = sqlx::query(
+                let (column, value) = key.column();
+                let sql = format!(
                     "SELECT p.id, p.name, p.client_id, p.secret_hash, p.is_root, p.created_ms, \
                      m.role_id FROM principals p LEFT JOIN role_members m ON m.principal_id = p.id \
-                     WHERE p.id = $1",
-                )
-                .bind(id)
+                     WHERE p.{column} = $1"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(value)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db)?;
                 let Some(first) = rows.first() else {
                     return Err($crate::store::StoreError::NotFound(
-                        "no principal with this id".into(),
+                        "no such principal".into(),
                     ));
                 };
                 let principal = principal_from_row(first)?;
