@@ -252,13 +252,6 @@ pub trait AccessStore: Send + Sync {
     ) -> StoreResult<Vec<(Securable, String)>>;
     /// The ids of warehouses in which `grantees` hold any grant.
     async fn warehouses_with_grants(&self, grantees: &[String]) -> StoreResult<Vec<String>>;
-    /// The names of the tables of a namespace on which `grantees` hold a direct grant.
-    async fn tables_with_grants(
-        &self,
-        grantees: &[String],
-        warehouse_id: &str,
-        namespace_key: &str,
-    ) -> StoreResult<Vec<String>>;
     /// Remove every grant on a securable (when it is dropped).
     async fn delete_grants_on(&self, warehouse_id: &str, on: &Securable) -> StoreResult<()>;
     /// Remove every grant inside a warehouse (when it is deleted).
@@ -736,31 +729,6 @@ macro_rules! impl_access_store {
                 }
                 let rows = q.fetch_all(&self.pool).await.map_err(db)?;
                 rows.iter().map(|r| r.try_get("warehouse_id").map_err(db)).collect()
-            }
-
-            async fn tables_with_grants(
-                &self,
-                grantees: &[String],
-                warehouse_id: &str,
-                namespace_key: &str,
-            ) -> $crate::store::StoreResult<Vec<String>> {
-                if grantees.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let sql = format!(
-                    "SELECT DISTINCT t.name FROM tables t JOIN grants g \
-                     ON g.securable_kind = 'table' AND g.securable_key = CAST(t.table_uuid AS TEXT) \
-                     AND g.warehouse_id = CAST(t.warehouse_id AS TEXT) \
-                     WHERE CAST(t.warehouse_id AS TEXT) = $1 AND t.namespace = $2 \
-                     AND g.grantee_id IN ({})",
-                    $crate::store::access::placeholders(3, grantees.len())
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(warehouse_id).bind(namespace_key);
-                for g in grantees {
-                    q = q.bind(g);
-                }
-                let rows = q.fetch_all(&self.pool).await.map_err(db)?;
-                rows.iter().map(|r| r.try_get("name").map_err(db)).collect()
             }
 
             async fn delete_grants_on(
