@@ -99,6 +99,11 @@ impl<'a> Admin<'a> {
         v
     }
 
+    /// `GET path` with another principal's token; (status, body).
+    pub async fn get_as(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        call(Method::GET, &self.url(path), Some(token), None).await
+    }
+
     /// Create a principal; returns (client id, secret).
     pub async fn principal(&self, name: &str) -> (String, String) {
         let v = self
@@ -711,13 +716,9 @@ async fn grants_decide_who_reads_and_who_writes() {
     )
     .await;
     a.table("gold", "later").await;
-    let (s, _) = call(
-        Method::GET,
-        &a.url("/v1/default/namespaces/gold/tables/later"),
-        Some(&training),
-        None,
-    )
-    .await;
+    let (s, _) = a
+        .get_as("/v1/default/namespaces/gold/tables/later", &training)
+        .await;
     assert_eq!(s, StatusCode::OK);
     // Direct and effective assignments.
     let v = a
@@ -732,30 +733,18 @@ async fn grants_decide_who_reads_and_who_writes() {
         json!({"privilege-assignments": [
             {"principal": "feature-pipeline", "privileges": ["SELECT", "MODIFY"]}]})
     );
-    let (s, v) = call(
-        Method::GET,
-        &a.url(&format!(
+    let (s, v) = a.get_as(&format!(
             "/management/v1/warehouses/default{t}/permissions?principal=ml-training&effective=true"
-        )),
-        Some(&training),
-        None,
-    )
-    .await;
+        ), &training).await;
     assert_eq!(s, StatusCode::OK, "a principal may see its own privileges");
     assert_eq!(
         v,
         json!({"privilege-assignments": [
             {"principal": "ml-training", "privileges": ["USAGE", "SELECT"]}]})
     );
-    let (s, _) = call(
-        Method::GET,
-        &a.url(&format!(
+    let (s, _) = a.get_as(&format!(
             "/management/v1/warehouses/default{t}/permissions?principal=feature-pipeline&effective=true"
-        )),
-        Some(&training),
-        None,
-    )
-    .await;
+        ), &training).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "but not another's");
 }
 
@@ -776,66 +765,34 @@ async fn lists_show_only_what_the_caller_may_see() {
         &["SELECT"],
     )
     .await;
-    let (s, v) = call(
-        Method::GET,
-        &a.url("/v1/default/namespaces"),
-        Some(&tok),
-        None,
-    )
-    .await;
+    let (s, v) = a.get_as("/v1/default/namespaces", &tok).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         v["namespaces"],
         json!([["gold"]]),
         "silver holds no grant of its own"
     );
-    let (s, v) = call(
-        Method::GET,
-        &a.url("/v1/default/namespaces/gold/tables"),
-        Some(&tok),
-        None,
-    )
-    .await;
+    let (s, v) = a.get_as("/v1/default/namespaces/gold/tables", &tok).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["identifiers"][0]["name"], "t");
     // Without USAGE on a namespace its tables stay unknown, and so does whether it exists.
     for ns in ["secret", "does_not_exist"] {
-        let (s, _) = call(
-            Method::GET,
-            &a.url(&format!("/v1/default/namespaces/{ns}/tables")),
-            Some(&tok),
-            None,
-        )
-        .await;
+        let (s, _) = a
+            .get_as(&format!("/v1/default/namespaces/{ns}/tables"), &tok)
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{ns}");
     }
     // The SELECT on silver.t is unusable without USAGE on silver.
-    let (s, _) = call(
-        Method::GET,
-        &a.url("/v1/default/namespaces/silver/tables/t"),
-        Some(&tok),
-        None,
-    )
-    .await;
+    let (s, _) = a
+        .get_as("/v1/default/namespaces/silver/tables/t", &tok)
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // Warehouses: only those the caller holds something in.
-    let (s, v) = call(
-        Method::GET,
-        &a.url("/management/v1/warehouses"),
-        Some(&tok),
-        None,
-    )
-    .await;
+    let (s, v) = a.get_as("/management/v1/warehouses", &tok).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["warehouses"].as_array().unwrap().len(), 1);
     let nobody = a.principal_token("nobody").await;
-    let (_, v) = call(
-        Method::GET,
-        &a.url("/management/v1/warehouses"),
-        Some(&nobody),
-        None,
-    )
-    .await;
+    let (_, v) = a.get_as("/management/v1/warehouses", &nobody).await;
     assert_eq!(v["warehouses"], json!([]));
 }
 
@@ -958,13 +915,7 @@ async fn the_audit_log_records_denials_grants_and_commits() {
     assert!(seen.len() >= 5, "{seen:?}");
     assert!(seen.windows(2).all(|w| w[0] > w[1]), "{seen:?}");
     // Only root reads it.
-    let (s, _) = call(
-        Method::GET,
-        &a.url("/management/v1/audit"),
-        Some(&tok),
-        None,
-    )
-    .await;
+    let (s, _) = a.get_as("/management/v1/audit", &tok).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
@@ -1026,7 +977,7 @@ async fn secrets_are_shown_once_and_rotation_replaces_them() {
     let tok = token(&server, &id, new_secret).await;
     a.ok(Method::DELETE, "/management/v1/principals/svc", None)
         .await;
-    let (s, _) = call(Method::GET, &a.url("/v1/config"), Some(&tok), None).await;
+    let (s, _) = a.get_as("/v1/config", &tok).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = call(
         Method::DELETE,
@@ -1047,7 +998,7 @@ async fn signing_keys_rotate_and_old_tokens_keep_working() {
         .ok(Method::POST, "/management/v1/signing-keys/rotate", None)
         .await;
     assert!(v["kid"].is_string());
-    let (s, _) = call(Method::GET, &a.url("/v1/config"), Some(&old), None).await;
+    let (s, _) = a.get_as("/v1/config", &old).await;
     assert_eq!(
         s,
         StatusCode::OK,
