@@ -82,7 +82,8 @@ impl Securable {
         }
     }
 
-    fn from_parts(kind: &str, key: String) -> Option<Self> {
+    /// The securable a stored kind and key name (`None` for an unknown kind).
+    pub(crate) fn from_parts(kind: &str, key: String) -> Option<Self> {
         match kind {
             "warehouse" => Some(Securable::Warehouse),
             "namespace" => Some(Securable::Namespace(key)),
@@ -268,11 +269,6 @@ pub trait AccessStore: Send + Sync {
     async fn insert_audit(&self, e: &AuditRecord) -> StoreResult<()>;
     /// Audit events, newest first.
     async fn list_audit(&self, f: &AuditFilter) -> StoreResult<Page<AuditRecord>>;
-}
-
-/// Rows into records (shared by both backends' expansions of [`impl_access_store!`]).
-pub(crate) fn securable_from_parts(kind: &str, key: String) -> Option<Securable> {
-    Securable::from_parts(kind, key)
 }
 
 /// `$start, $start+1, ...` for `n` bind parameters.
@@ -702,7 +698,7 @@ macro_rules! impl_access_store {
                 for row in &rows {
                     let kind: String = row.try_get("securable_kind").map_err(db)?;
                     let key: String = row.try_get("securable_key").map_err(db)?;
-                    let Some(s) = $crate::store::access::securable_from_parts(&kind, key) else {
+                    let Some(s) = $crate::store::access::Securable::from_parts(&kind, key) else {
                         continue;
                     };
                     if on.contains(&s) {
