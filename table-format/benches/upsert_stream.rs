@@ -242,8 +242,17 @@ fn main() {
         let mut t = create_base(&catalog, "floe", &arrow, base).await;
         let py_base = create_base(&catalog, "py", &arrow, base).await;
 
+        let merge_after = t
+            .metadata()
+            .table_properties()
+            .expect("properties")
+            .floe_upsert_merge_deltas_min_delete_files;
         let start = Instant::now();
         let mut prefix_secs = 0.0;
+        let mut paused = 0.0;
+        // The slowest read of the stream: when the most delete files are pending, one upsert
+        // before a merge (timed once, near the end, outside the stream's clock).
+        let mut worst: Option<(usize, f64)> = None;
         for (i, b) in batches.iter().enumerate() {
             t = t
                 .upsert()
@@ -254,10 +263,23 @@ fn main() {
                 .await
                 .expect("commit");
             if i + 1 == py_upserts {
-                prefix_secs = start.elapsed().as_secs_f64();
+                prefix_secs = start.elapsed().as_secs_f64() - paused;
+            }
+            let pending: usize = t
+                .metadata()
+                .current_snapshot()
+                .and_then(|s| s.summary.get("total-delete-files"))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if merge_after > 0 && pending + 1 == merge_after && worst.is_none() && i + 3 * merge_after >= upserts {
+                let pause = Instant::now();
+                let (secs, n) = read_all(&t).await;
+                assert!(n > 0);
+                worst = Some((i + 1, secs));
+                paused += pause.elapsed().as_secs_f64();
             }
         }
-        let floe_secs = start.elapsed().as_secs_f64();
+        let floe_secs = start.elapsed().as_secs_f64() - paused;
         println!(
             "Floe: {upserts} upserts in {floe_secs:.2} s ({:.1} ms each); first {py_upserts}: {prefix_secs:.2} s",
             floe_secs * 1000.0 / upserts as f64
@@ -270,8 +292,14 @@ fn main() {
         let (read_stream, n) = read_all(&t).await;
         assert_eq!(n, keys, "one live row per key after the stream");
         println!(
-            "Floe read after the stream: {read_stream:.3} s for {n} rows ({data_m} data manifests, {delete_m} delete manifests)"
+            "Floe read after the stream: {read_stream:.3} s for {n} rows ({data_m} data manifests, {delete_m} delete manifests; deltas merged every {merge_after} delete files)"
         );
+        if let Some((at, secs)) = worst {
+            println!(
+                "Floe read with the most deltas pending (after upsert {at}, {} delete files): {secs:.3} s",
+                merge_after - 1
+            );
+        }
         let start = Instant::now();
         let report = t
             .rewrite_data_files()
@@ -294,6 +322,12 @@ fn main() {
             report.removed_delete_files,
             read_stream / read_compact
         );
+        if let Some((_, secs)) = worst {
+            println!(
+                "  with the most deltas pending: {:.2}x compacted",
+                secs / read_compact
+            );
+        }
 
         if py_upserts == 0 {
             println!("pyiceberg: skipped (FLOE_BENCH_PY_UPSERTS=0)");

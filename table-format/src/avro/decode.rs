@@ -782,7 +782,7 @@ struct DataFilePlan {
 }
 
 impl DataFilePlan {
-    fn compile(rec: &Record, partition_type: &StructType) -> Result<DataFilePlan> {
+    fn compile(rec: &Record, partition_type: &StructType, stats: bool) -> Result<DataFilePlan> {
         let r = rec.name.as_str();
         let mut ops = Vec::with_capacity(rec.fields.len());
         let mut seen = Vec::new();
@@ -791,6 +791,8 @@ impl DataFilePlan {
             no_dup(&mut seen, id, r)?;
             let node = || f.node.clone();
             ops.push(match id {
+                // Column statistics skipped unread when the caller does not want them.
+                108 | 109 | 110 | 137 | 125 | 128 if !stats => FileOp::Skip(node()),
                 134 => check(Want::Int, f, r).map(|_| FileOp::Content(node()))?,
                 100 => check(Want::Str, f, r).map(|_| FileOp::FilePath(node()))?,
                 101 => check(Want::Str, f, r).map(|_| FileOp::FileFormat(node()))?,
@@ -915,8 +917,14 @@ pub(crate) struct EntryPlan {
 }
 
 impl EntryPlan {
-    /// Compile the writer's `manifest_entry` schema against `partition_type`.
-    pub(crate) fn compile(writer: &Node, partition_type: &StructType) -> Result<EntryPlan> {
+    /// Compile the writer's `manifest_entry` schema against `partition_type`; without
+    /// `stats`, the data files' column statistics (sizes, counts, bounds) are skipped and read
+    /// as empty.
+    pub(crate) fn compile(
+        writer: &Node,
+        partition_type: &StructType,
+        stats: bool,
+    ) -> Result<EntryPlan> {
         let rec = as_record(writer, "a manifest's schema")?;
         let r = rec.name.as_str();
         let mut ops = Vec::with_capacity(rec.fields.len());
@@ -933,7 +941,7 @@ impl EntryPlan {
                 2 => {
                     let (null, inner) = Nullability::of(&f.node, "data_file")?;
                     let df = as_record(inner, "data_file (2)")?;
-                    EntryOp::DataFile(null, DataFilePlan::compile(df, partition_type)?)
+                    EntryOp::DataFile(null, DataFilePlan::compile(df, partition_type, stats)?)
                 }
                 _ => EntryOp::Skip(node()),
             });

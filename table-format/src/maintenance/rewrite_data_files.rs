@@ -16,6 +16,12 @@
 //! are grouped by partition spec and partition; a group with fewer than `min_input_files`
 //! candidates is left alone unless delete files apply to it or a file in it is too large.
 //!
+//! Delta merge ([`RewriteDataFiles::merge_deltas`], run by upserts on their own): instead of
+//! choosing files by size, each scope (the table, or a partition) with enough equality delete
+//! files gets its data files written since the oldest of them rewritten as one file of live
+//! rows, and those delete files as one file of their keys; older files stay (see
+//! `delta_groups` for why no row changes fate).
+//!
 //! Sequence numbers (spec "Sequence Numbers", "Scan Planning"): the new files are ADDED with
 //! the *starting* snapshot's sequence number as their data sequence number (Java's
 //! `use-starting-sequence-number`), so an equality delete committed concurrently (a higher
@@ -48,7 +54,7 @@ use crate::catalog::Catalog;
 use crate::expr::Predicate;
 use crate::scan::plan::{DeleteIndex, load_manifest, load_manifest_list};
 use crate::scan::prune::Pruner;
-use crate::scan::{ArrowReader, FileScanTask};
+use crate::scan::{ArrowReader, DeleteFileRef, FileScanTask};
 use crate::spec::manifest::partition_key;
 use crate::spec::snapshot::MAIN_BRANCH;
 use crate::spec::{
@@ -59,7 +65,9 @@ use crate::spec::{
 };
 use crate::table::Table;
 use crate::transaction::summary::SummaryBuilder;
-use crate::transaction::{cleanup, new_snapshot_id, now_ms, write_manifest, write_manifest_list};
+use crate::transaction::{
+    cleanup, new_snapshot_id, now_ms, only_deletions, write_manifest, write_manifest_list,
+};
 use crate::{Error, ErrorKind, Result};
 
 /// Minimum candidate files per group, by default.
@@ -114,6 +122,8 @@ pub struct RewriteDataFiles {
     min_input_files: usize,
     rewrite_all: bool,
     dry_run: bool,
+    /// Merge the deltas of scopes with at least this many equality delete files instead.
+    merge_deltas: Option<usize>,
 }
 
 /// What a rewrite did, or on a dry run would do.
@@ -129,8 +139,11 @@ pub struct RewriteDataFilesReport {
     pub rewritten_bytes: u64,
     /// Bytes of the added data files (on a dry run: an estimate from the input sizes).
     pub added_bytes: u64,
-    /// Delete files removed because they applied only to rewritten files.
+    /// Delete files removed: they applied only to rewritten files, or (merging deltas) their
+    /// keys moved into a new equality delete file.
     pub removed_delete_files: usize,
+    /// Equality delete files added by a delta merge (on a dry run: the planned number).
+    pub added_delete_files: usize,
     /// Paths of the rewritten data files.
     pub rewritten_paths: Vec<String>,
     /// The committed `replace` snapshot; None on a dry run or when nothing needed rewriting.
@@ -149,6 +162,7 @@ impl Table {
             min_input_files: DEFAULT_MIN_INPUT_FILES,
             rewrite_all: false,
             dry_run: false,
+            merge_deltas: None,
         }
     }
 }
@@ -167,9 +181,12 @@ enum Ordering {
 }
 
 /// One group of files to rewrite together: same spec, same partition.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct FileGroup {
     tasks: Vec<FileScanTask>,
+    /// Equality delete files whose keys a delta merge writes again, as one file (empty for a
+    /// compaction).
+    carried: Vec<DeleteFileRef>,
 }
 
 impl FileGroup {
@@ -186,6 +203,131 @@ impl FileGroup {
             .map(|t| t.data_file.record_count.max(0) as u64)
             .sum()
     }
+}
+
+/// The rows of `batch` without repeats (the first of equal rows kept, in order).
+fn distinct_rows(batch: &RecordBatch) -> Result<RecordBatch> {
+    let fail = |e: arrow_schema::ArrowError| Error::invalid(format!("cannot compare keys: {e}"));
+    let converter = arrow_row::RowConverter::new(
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| arrow_row::SortField::new(f.data_type().clone()))
+            .collect(),
+    )
+    .map_err(fail)?;
+    let rows = converter.convert_columns(batch.columns()).map_err(fail)?;
+    let mut seen = HashSet::with_capacity(rows.num_rows());
+    let keep: Vec<u32> = (0..rows.num_rows())
+        .filter(|i| seen.insert(rows.row(*i)))
+        .map(|i| i as u32)
+        .collect();
+    if keep.len() == batch.num_rows() {
+        return Ok(batch.clone());
+    }
+    let indices = UInt32Array::from(keep);
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| arrow_select::take::take(c.as_ref(), &indices, None))
+        .collect::<std::result::Result<Vec<ArrayRef>, _>>()
+        .map_err(fail)?;
+    RecordBatch::try_new(batch.schema(), columns).map_err(fail)
+}
+
+/// The scope an equality delete file applies in: the whole table (None), or one partition
+/// of one spec.
+type DeleteScope = Option<(i32, String)>;
+
+/// The groups of a delta merge: per scope with at least `min_delete_files` equality delete
+/// files (all on the same key columns), those files and every data file that scope's deletes
+/// could reach written since the oldest of them.
+///
+/// Why this keeps every row's fate: the merged delete file gets the starting snapshot's
+/// sequence number `S`, as the merged data file does. Every data file of the scope with a
+/// sequence number of at least `m` (the oldest merged delete's) is rewritten, its deletes
+/// applied, so the merged keys reach exactly the files older than `m`, which every merged
+/// delete reached before; the merged data file, at `S`, is reached by no merged key, and by
+/// every delete committed later.
+///
+/// A scope is left alone when its new files could not be written in it: the table-wide
+/// scope needs an unpartitioned default spec, a partition's needs its spec to be the default
+/// one, with the partition's source columns among the key columns.
+fn delta_groups(
+    md: &crate::spec::TableMetadata,
+    tasks: Vec<FileScanTask>,
+    min_delete_files: usize,
+) -> Vec<FileGroup> {
+    let default_spec = md.default_partition_spec();
+    let mut scopes: BTreeMap<DeleteScope, Vec<DeleteFileRef>> = BTreeMap::new();
+    let mut seen: HashSet<DeleteKey> = HashSet::new();
+    for t in &tasks {
+        for d in &t.deletes {
+            if d.file.content != DataContentType::EqualityDeletes
+                || !seen.insert(delete_key(&d.file))
+            {
+                continue;
+            }
+            let scope = if d.file.partition.iter().all(Option::is_none) {
+                None
+            } else {
+                Some((t.spec_id, partition_key(&d.file.partition)))
+            };
+            scopes.entry(scope).or_default().push(d.clone());
+        }
+    }
+    let writable = |scope: &DeleteScope, key_ids: &[i32]| match scope {
+        None => default_spec.is_unpartitioned(),
+        Some((spec_id, _)) => {
+            *spec_id == md.default_spec_id()
+                && default_spec
+                    .fields()
+                    .iter()
+                    .all(|f| f.transform == Transform::Void || key_ids.contains(&*f.source_id))
+        }
+    };
+    let mut chosen: Vec<(DeleteScope, Vec<DeleteFileRef>)> = scopes
+        .into_iter()
+        .filter(|(scope, deletes)| {
+            let ids = deletes[0].file.equality_ids.clone().unwrap_or_default();
+            deletes.len() >= min_delete_files
+                && !ids.is_empty()
+                && deletes
+                    .iter()
+                    .all(|d| d.file.equality_ids.as_ref() == Some(&ids))
+                && writable(scope, &ids)
+        })
+        .collect();
+    // The table-wide scope reaches the files of every partition: merged, it is merged alone.
+    if chosen.iter().any(|(scope, _)| scope.is_none()) {
+        chosen.retain(|(scope, _)| scope.is_none());
+    }
+    chosen
+        .into_iter()
+        .map(|(scope, carried)| {
+            let oldest = carried
+                .iter()
+                .map(|d| d.sequence_number)
+                .min()
+                .unwrap_or(i64::MAX);
+            let tasks = tasks
+                .iter()
+                .filter(|t| {
+                    t.sequence_number >= oldest
+                        && match &scope {
+                            None => true,
+                            Some((spec_id, key)) => {
+                                t.spec_id == *spec_id
+                                    && partition_key(&t.data_file.partition) == *key
+                            }
+                        }
+                })
+                .cloned()
+                .collect();
+            FileGroup { tasks, carried }
+        })
+        .collect()
 }
 
 /// A delete file's identity: its path, and the blob offset for deletion vectors (several
@@ -262,6 +404,17 @@ impl RewriteDataFiles {
         self
     }
 
+    /// Merge deltas instead of compacting: in each scope (the whole table, or one partition)
+    /// holding at least `min_delete_files` equality delete files, the data files written since
+    /// the oldest of them become one file of their live rows, and those delete files one file
+    /// of their keys (see the module documentation). The table's older files stay as they
+    /// are, so the cost follows what was written since, not the table's size. Upserts run
+    /// this on their own (`floe.upsert.merge-deltas.min-delete-files`).
+    pub fn merge_deltas(mut self, min_delete_files: usize) -> Self {
+        self.merge_deltas = Some(min_delete_files.max(1));
+        self
+    }
+
     /// Plan, then (unless this is a dry run) rewrite and commit through `catalog`.
     pub async fn execute(self, catalog: &dyn Catalog) -> Result<RewriteDataFilesReport> {
         let dry_run = self.dry_run;
@@ -300,6 +453,15 @@ impl RewriteDataFiles {
             .snapshot_id(start.snapshot_id)
             .plan_files()
             .await?;
+        if let Some(min_delete_files) = self.merge_deltas {
+            plan.groups = delta_groups(md, tasks, min_delete_files);
+            plan.removed_deletes = plan
+                .groups
+                .iter()
+                .flat_map(|g| g.carried.iter().map(|d| delete_key(&d.file)))
+                .collect();
+            return Ok(plan);
+        }
         let bound = self
             .filter
             .as_ref()
@@ -323,7 +485,7 @@ impl RewriteDataFiles {
             }
             groups
                 .entry((t.spec_id, partition_key(&t.data_file.partition)))
-                .or_insert_with(|| FileGroup { tasks: Vec::new() })
+                .or_default()
                 .tasks
                 .push(t);
         }
@@ -474,6 +636,7 @@ impl RewritePlan {
             r.added_data_files +=
                 output_file_count(live, g.rows(), g.bytes(), self.target_file_size_bytes);
             r.added_bytes += scaled(g.bytes(), live, g.rows());
+            r.added_delete_files += usize::from(!g.carried.is_empty());
         }
         r
     }
@@ -503,8 +666,12 @@ impl RewritePlan {
             Ok(snapshot_id) => {
                 let mut report = self.report();
                 report.dry_run = false;
-                report.added_data_files = added.len();
-                report.added_bytes = added
+                let (data, deletes): (Vec<&DataFile>, Vec<&DataFile>) = added
+                    .iter()
+                    .partition(|f| f.content == DataContentType::Data);
+                report.added_data_files = data.len();
+                report.added_delete_files = deletes.len();
+                report.added_bytes = data
                     .iter()
                     .map(|f| f.file_size_in_bytes.max(0) as u64)
                     .sum();
@@ -521,21 +688,98 @@ impl RewritePlan {
         }
     }
 
-    /// Read one group's live rows, order them and write them as files of about the target
-    /// size (each file a contiguous run of the order).
+    /// Write one group's new files: its live rows, and for a delta merge its carried keys
+    /// (as equality delete files).
     async fn rewrite_group(&self, g: &FileGroup) -> Result<Vec<DataFile>> {
         let md = self.table.metadata();
         let schema = Arc::new(md.current_schema().clone());
         let ids: Vec<i32> = schema.fields().iter().map(|f| f.id).collect();
         let reader = ArrowReader::new(self.table.file_io().clone(), schema.clone(), ids)?;
+        // Equality deletes indexed once for the group, not gathered again for every file.
+        let index = reader.build_equality_index(&g.tasks).await?;
+        let reader = reader.with_equality_index(Arc::new(index));
         let arrow_schema = reader.output_schema()?;
+        let mut out = self
+            .rewrite_rows(g, &schema, &reader, &arrow_schema)
+            .await?;
+        if !g.carried.is_empty() {
+            match self.carry_keys(g, &schema, &reader).await {
+                Ok(files) => out.extend(files),
+                Err(e) => {
+                    cleanup(self.table.file_io(), out.into_iter().map(|f| f.file_path)).await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The keys of a group's carried equality delete files, each once, written as equality
+    /// delete files (one per partition of the default spec).
+    async fn carry_keys(
+        &self,
+        g: &FileGroup,
+        schema: &Arc<Schema>,
+        reader: &ArrowReader,
+    ) -> Result<Vec<DataFile>> {
+        let key_ids = g.carried[0].file.equality_ids.clone().unwrap_or_default();
+        let key_fields = key_ids
+            .iter()
+            .map(|id| {
+                schema.as_struct().field_by_id(*id).cloned().ok_or_else(|| {
+                    Error::invalid(format!(
+                        "equality field {id} is not a column of the current schema"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let key_schema = Schema::builder().with_fields(key_fields).build()?;
+        let reads: Vec<_> = g
+            .carried
+            .iter()
+            .map(|d| reader.read_parquet(&d.file.file_path, &key_schema))
+            .collect();
+        let batches: Vec<RecordBatch> = futures::stream::iter(reads)
+            .buffered(8)
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        let arrow_keys = Arc::new(crate::arrow::iceberg_schema_to_arrow(&key_schema)?);
+        let keys = arrow_select::concat::concat_batches(&arrow_keys, &batches)
+            .map_err(|e| Error::invalid(format!("cannot combine delete keys: {e}")))?;
+        let keys = distinct_rows(&keys)?;
+        if keys.num_rows() == 0 {
+            return Ok(vec![]);
+        }
+        let mut files =
+            crate::transaction::write_batches_with_schema(&self.table, &key_schema, &[keys])
+                .await?;
+        for f in &mut files {
+            f.content = DataContentType::EqualityDeletes;
+            f.equality_ids = Some(key_ids.clone());
+            f.sort_order_id = None;
+        }
+        Ok(files)
+    }
+
+    /// Read one group's live rows, order them and write them as files of about the target
+    /// size (each file a contiguous run of the order).
+    async fn rewrite_rows(
+        &self,
+        g: &FileGroup,
+        schema: &Arc<Schema>,
+        reader: &ArrowReader,
+        arrow_schema: &arrow_schema::SchemaRef,
+    ) -> Result<Vec<DataFile>> {
         let reads: Vec<_> = g.tasks.iter().map(|t| reader.read(t)).collect();
         let batches: Vec<Vec<RecordBatch>> = futures::stream::iter(reads)
             .buffered(4)
             .try_collect()
             .await?;
         let batches: Vec<RecordBatch> = batches.into_iter().flatten().collect();
-        let all = arrow_select::concat::concat_batches(&arrow_schema, &batches)
+        let all = arrow_select::concat::concat_batches(arrow_schema, &batches)
             .map_err(|e| Error::invalid(format!("cannot combine rows to rewrite: {e}")))?;
         let live = all.num_rows();
         if u32::try_from(live).is_err() {
@@ -556,11 +800,11 @@ impl RewritePlan {
         let (rows, cuts) = match &self.ordering {
             Ordering::None => (all, even_cuts(live, n)),
             Ordering::Sort { order, .. } => (
-                crate::transaction::sort_batches(&schema, order, &[all])?,
+                crate::transaction::sort_batches(schema, order, &[all])?,
                 even_cuts(live, n),
             ),
             Ordering::ZOrder(ids) => {
-                let z = z_values(&schema, &all, ids)?;
+                let z = z_values(schema, &all, ids)?;
                 let mut idx: Vec<u32> = (0..live as u32).collect();
                 idx.sort_by_key(|i| z[*i as usize]);
                 let sorted_z: Vec<u128> = idx.iter().map(|i| z[*i as usize]).collect();
@@ -583,7 +827,7 @@ impl RewritePlan {
                 continue;
             }
             match self
-                .write_file(&schema, &rows.slice(begin, end - begin))
+                .write_file(schema, &rows.slice(begin, end - begin))
                 .await
             {
                 Ok(files) => out.extend(files),
@@ -659,34 +903,44 @@ impl RewritePlan {
             .flat_map(|g| &g.tasks)
             .map(|t| (t.data_file.file_path.as_str(), t))
             .collect();
-        // The added manifest is written once: ADDED entries with the starting snapshot's
-        // sequence number as data sequence number.
+        // The added manifests (data, and a delta merge's deletes) are written once: ADDED
+        // entries with the starting snapshot's sequence number as data sequence number.
         let data_seq = (md0.format_version() >= FormatVersion::V2).then_some(start.sequence_number);
-        let entries: Vec<ManifestEntry> = added
-            .iter()
-            .map(|f| ManifestEntry {
-                status: ManifestStatus::Added,
-                snapshot_id: None,
-                sequence_number: data_seq,
-                file_sequence_number: None,
-                data_file: f.clone(),
-            })
-            .collect();
-        let added_manifest = if entries.is_empty() {
-            None
-        } else {
-            Some(
-                write_manifest(
-                    &io,
-                    md0,
-                    md0.default_spec_id(),
-                    snapshot_id,
-                    ManifestContentType::Data,
-                    entries,
-                )
-                .await?,
+        let mut added_manifests: Vec<ManifestFile> = Vec::new();
+        for content in [ManifestContentType::Data, ManifestContentType::Deletes] {
+            let entries: Vec<ManifestEntry> = added
+                .iter()
+                .filter(|f| {
+                    (f.content == DataContentType::Data) == (content == ManifestContentType::Data)
+                })
+                .map(|f| ManifestEntry {
+                    status: ManifestStatus::Added,
+                    snapshot_id: None,
+                    sequence_number: data_seq,
+                    file_sequence_number: None,
+                    data_file: f.clone(),
+                })
+                .collect();
+            if entries.is_empty() {
+                continue;
+            }
+            match write_manifest(
+                &io,
+                md0,
+                md0.default_spec_id(),
+                snapshot_id,
+                content,
+                entries,
             )
-        };
+            .await
+            {
+                Ok(m) => added_manifests.push(m),
+                Err(e) => {
+                    cleanup(&io, added_manifests.iter().map(|m| m.manifest_path.clone())).await;
+                    return Err(e);
+                }
+            }
+        }
         let mut base = self.table.clone();
         let mut attempt = 0u32;
         loop {
@@ -707,11 +961,11 @@ impl RewritePlan {
                 for f in added {
                     summary.add_file(md0.default_spec_id(), f);
                 }
-                let mut out: Vec<ManifestFile> = added_manifest.iter().cloned().collect();
+                let mut out: Vec<ManifestFile> = added_manifests.clone();
                 let mut written = Vec::new();
                 let mut found_data = 0usize;
                 let mut found_deletes = 0usize;
-                for m in &manifests {
+                for m in manifests.iter().filter(|m| !only_deletions(m)) {
                     if m.content == ManifestContentType::Deletes && self.removed_deletes.is_empty()
                     {
                         out.push(m.clone());
@@ -766,7 +1020,7 @@ impl RewritePlan {
                     .non_retryable());
                 }
                 let mut s = summary.build(Operation::Replace, Some(&head.summary));
-                let created = written.len() + usize::from(added_manifest.is_some());
+                let created = written.len() + added_manifests.len();
                 s.set("manifests-created", created.to_string());
                 s.set("manifests-replaced", written.len().to_string());
                 let list_path = format!(
@@ -784,7 +1038,7 @@ impl RewritePlan {
             let (result, written) = match outcome {
                 Ok(v) => v,
                 Err(e) => {
-                    cleanup(&io, added_manifest.iter().map(|m| m.manifest_path.clone())).await;
+                    cleanup(&io, added_manifests.iter().map(|m| m.manifest_path.clone())).await;
                     return Err(e);
                 }
             };
@@ -803,7 +1057,7 @@ impl RewritePlan {
                             &io,
                             written
                                 .into_iter()
-                                .chain(added_manifest.iter().map(|m| m.manifest_path.clone())),
+                                .chain(added_manifests.iter().map(|m| m.manifest_path.clone())),
                         )
                         .await;
                     }

@@ -151,6 +151,10 @@ pub struct TableProperties {
     pub gc_enabled: bool,
     /// `floe.commit.rebase-appends` (true): let the server rebase conflicting pure appends.
     pub floe_commit_rebase_appends: bool,
+    /// `floe.upsert.merge-deltas.min-delete-files` (16; 0 turns it off): after an upsert
+    /// leaves this many equality delete files in one scope, the upsert also merges the rows
+    /// and keys written since the oldest of them into one data file and one delete file.
+    pub floe_upsert_merge_deltas_min_delete_files: usize,
 }
 
 impl Default for TableProperties {
@@ -187,6 +191,7 @@ impl Default for TableProperties {
             history_expire_max_ref_age_ms: i64::MAX,
             gc_enabled: true,
             floe_commit_rebase_appends: true,
+            floe_upsert_merge_deltas_min_delete_files: 16,
         }
     }
 }
@@ -281,6 +286,9 @@ impl TableProperties {
                 "history.expire.max-ref-age-ms" => p.history_expire_max_ref_age_ms = parse(k, v)?,
                 "gc.enabled" => p.gc_enabled = parse_bool(k, v)?,
                 "floe.commit.rebase-appends" => p.floe_commit_rebase_appends = parse_bool(k, v)?,
+                "floe.upsert.merge-deltas.min-delete-files" => {
+                    p.floe_upsert_merge_deltas_min_delete_files = parse(k, v)?
+                }
                 _ => {
                     if let Some(col) = k.strip_prefix("write.metadata.metrics.column.") {
                         let mode = v.parse().map_err(|e: Error| e.context(k))?;

@@ -222,7 +222,7 @@ pub async fn write_batches(table: &Table, batches: &[RecordBatch]) -> Result<Vec
 }
 
 /// [`write_batches`] with an explicit schema (a merged schema not committed yet).
-async fn write_batches_with_schema(
+pub(crate) async fn write_batches_with_schema(
     table: &Table,
     schema: &crate::spec::Schema,
     batches: &[RecordBatch],
@@ -586,7 +586,7 @@ impl Producer {
             let mut rewritten_manifests = Vec::new();
             // Parent manifests listed again as they are: the candidates for merging.
             let mut inherited: HashSet<String> = HashSet::new();
-            for m in &parent_manifests {
+            for m in parent_manifests.iter().filter(|m| !only_deletions(m)) {
                 if removal.paths.is_empty() || m.content != ManifestContentType::Data {
                     inherited.insert(m.manifest_path.clone());
                     manifests.push(m.clone());
@@ -828,6 +828,13 @@ async fn merge_on_commit(
     let paths = written.iter().map(|m| m.manifest_path.clone()).collect();
     manifests.extend(written);
     Ok(paths)
+}
+
+/// Whether a manifest records only deletions of an earlier snapshot (no added or existing
+/// files): the snapshot after the one that wrote it leaves it out, as Java's writers do, so
+/// such manifests do not pile up in the lists of a table with frequent rewrites.
+pub(crate) fn only_deletions(m: &ManifestFile) -> bool {
+    m.added_files_count == 0 && m.existing_files_count == 0 && m.deleted_files_count > 0
 }
 
 pub(crate) async fn cleanup(io: &FileIO, paths: impl Iterator<Item = String>) {

@@ -3,7 +3,9 @@
 //!
 //! Equality deletes apply to data with a lower sequence number, so the rows committed with
 //! them stay live while every older row with the same key is deleted on read. Within one
-//! upsert, the last row of each key wins. Compaction folds the delete files away later.
+//! upsert, the last row of each key wins. Every `floe.upsert.merge-deltas.min-delete-files`
+//! upserts, the commit also merges the small files written since into one data file and one
+//! delete file, so reads stay fast during a stream; compaction folds them away later.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use arrow_array::{RecordBatch, UInt32Array};
 
 use super::{Kind, Producer, write_batches_with_schema};
 use crate::catalog::Catalog;
+use crate::spec::snapshot::MAIN_BRANCH;
 use crate::spec::{DataContentType, DataFile, Schema};
 use crate::table::Table;
 use crate::{Error, Result};
@@ -103,9 +106,57 @@ impl Upsert {
         Ok(self)
     }
 
-    /// Commit through `catalog`, retrying conflicts per `commit.retry.*`.
+    /// Commit through `catalog`, retrying conflicts per `commit.retry.*`. On `main`, when the
+    /// upsert leaves `floe.upsert.merge-deltas.min-delete-files` (default 16) equality delete
+    /// files in one scope, it then merges the deltas of that scope (see
+    /// [`crate::maintenance::RewriteDataFiles::merge_deltas`]) in a second snapshot, so a
+    /// stream of small upserts keeps reads fast. The upsert stands whatever the merge does:
+    /// a failed merge (a concurrent commit, say) is logged and left for the next upsert.
     pub async fn commit(self, catalog: &dyn Catalog) -> Result<Table> {
-        self.0.commit(catalog).await
+        let on_main = self.0.branch == MAIN_BRANCH;
+        let table = self.0.commit(catalog).await?;
+        if !on_main {
+            return Ok(table);
+        }
+        let min = table
+            .metadata()
+            .table_properties()
+            .map(|p| p.floe_upsert_merge_deltas_min_delete_files)
+            .unwrap_or(0);
+        // The summary counts the snapshot's delete files: below the threshold no scope can
+        // reach it.
+        let deletes = table
+            .metadata()
+            .current_snapshot()
+            .and_then(|s| s.summary.get("total-delete-files"))
+            .and_then(|v| v.parse::<usize>().ok());
+        if min == 0 || deletes.is_some_and(|n| n < min) {
+            return Ok(table);
+        }
+        let merged = async {
+            let report = table
+                .rewrite_data_files()
+                .merge_deltas(min)
+                .execute(catalog)
+                .await?;
+            match report.snapshot_id {
+                Some(_) => catalog.load_table(table.ident()).await.map(Some),
+                None => Ok(None),
+            }
+        }
+        .await;
+        match merged {
+            Ok(Some(t)) => Ok(t),
+            Ok(None) => Ok(table),
+            Err(e) => {
+                tracing::warn!(
+                    table = %table.ident(),
+                    error = %e,
+                    "the upsert committed; merging its deltas failed and is left for a later upsert"
+                );
+                Ok(table)
+            }
+        }
     }
 }
 

@@ -204,6 +204,8 @@ async fn upserts_merge_small_manifests_on_commit_and_fast_appends_do_not() {
         TableCreation::new(keyed_schema())
             .with_property("commit.manifest.min-count-to-merge", "10")
             .with_property("commit.manifest-merge.enabled", merge.to_string())
+            // Manifest merging alone: no delta merges.
+            .with_property("floe.upsert.merge-deltas.min-delete-files", "0")
     };
     let mut merged = catalog
         .create_table(&TableIdent::new(["db"], "merged"), create(true))
@@ -272,4 +274,252 @@ async fn upserts_merge_small_manifests_on_commit_and_fast_appends_do_not() {
             .unwrap();
     }
     assert_eq!(manifest_counts(&t).await, (15, 0));
+}
+
+/// Rows of `t` at snapshot `id`, sorted.
+async fn live_at(t: &table_format::table::Table, id: i64) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    for b in t.scan().snapshot_id(id).to_arrow().await.unwrap() {
+        let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        let vals = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        for i in 0..b.num_rows() {
+            out.push((ids.value(i), vals.value(i).to_string()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Equality delete files in the current snapshot.
+async fn equality_delete_files(t: &table_format::table::Table) -> usize {
+    use table_format::spec::DataContentType;
+    let tasks = t.scan().plan_files().await.unwrap();
+    let paths: std::collections::BTreeSet<&str> = tasks
+        .iter()
+        .flat_map(|t| &t.deletes)
+        .filter(|d| d.file.content == DataContentType::EqualityDeletes)
+        .map(|d| d.file.file_path.as_str())
+        .collect();
+    paths.len()
+}
+
+/// A stream of upserts (with merge-on-read deletes by filter among them) into a table whose
+/// upserts merge their deltas every 3 equality delete files reads, after every commit, the
+/// same rows as the model and as the same stream into a table that never merges; each merge
+/// is a `replace` snapshot whose rows are its parent's; and DuckDB reads the merged table as
+/// Floe does. Unpartitioned (one table-wide scope) and partitioned by bucket(4, id) (a scope
+/// per partition).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_upsert_deltas_change_no_row_and_real_clients_agree() {
+    use std::collections::BTreeMap;
+    use table_format::expr::Reference;
+    use table_format::spec::{
+        Datum, SourceId, Transform, UnboundPartitionField, UnboundPartitionSpec,
+    };
+    let dir = temp_warehouse("upsert-merge");
+    let catalog = MemoryCatalog::new(FileIO::local(), format!("file://{}", dir.display()));
+    for partitioned in [false, true] {
+        let creation = |merge_after: &str| {
+            let mut c = TableCreation::new(keyed_schema())
+                .with_property("floe.upsert.merge-deltas.min-delete-files", merge_after)
+                .with_property("write.delete.mode", "merge-on-read");
+            if partitioned {
+                c = c.with_partition_spec(UnboundPartitionSpec {
+                    spec_id: None,
+                    fields: vec![UnboundPartitionField {
+                        source_id: SourceId::from(1),
+                        field_id: None,
+                        name: "id_bucket".into(),
+                        transform: Transform::Bucket(4),
+                    }],
+                });
+            }
+            c
+        };
+        let name = |n: &str| TableIdent::new(["db"], format!("{n}_{partitioned}"));
+        let base: Vec<i64> = (0..50).collect();
+        let mut tables = Vec::new();
+        for (n, merge_after) in [("merged", "3"), ("plain", "0")] {
+            let t = catalog
+                .create_table(&name(n), creation(merge_after))
+                .await
+                .unwrap()
+                .fast_append()
+                .add_batches(&[rows(&base, "base")])
+                .await
+                .unwrap()
+                .commit(&catalog)
+                .await
+                .unwrap();
+            tables.push(t);
+        }
+        let mut model: BTreeMap<i64, String> =
+            base.iter().map(|i| (*i, format!("base-{i}"))).collect();
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n) as i64
+        };
+        for step in 0..40 {
+            let tag = format!("s{step}");
+            if step % 9 == 8 {
+                // A merge-on-read delete of two keys: position deletes, maybe against the
+                // files a merge wrote or is about to rewrite.
+                let (a, b) = (next(70), next(70));
+                let filter = Reference::new("id")
+                    .equal_to(Datum::Long(a))
+                    .or(Reference::new("id").equal_to(Datum::Long(b)));
+                for t in tables.iter_mut() {
+                    *t = t
+                        .delete_where(filter.clone())
+                        .commit(&catalog)
+                        .await
+                        .unwrap();
+                }
+                model.remove(&a);
+                model.remove(&b);
+            } else {
+                let keys: Vec<i64> = (0..6).map(|_| next(70)).collect();
+                for t in tables.iter_mut() {
+                    *t = t
+                        .upsert()
+                        .add_batches(&[rows(&keys, &tag)])
+                        .await
+                        .unwrap()
+                        .commit(&catalog)
+                        .await
+                        .unwrap();
+                }
+                for k in &keys {
+                    model.insert(*k, format!("{tag}-{k}"));
+                }
+            }
+            let expected: Vec<(i64, String)> = model.iter().map(|(k, v)| (*k, v.clone())).collect();
+            assert_eq!(live(&tables[0]).await, expected, "merged, step {step}");
+            assert_eq!(live(&tables[1]).await, expected, "plain, step {step}");
+            if !partitioned {
+                // One scope: never three equality delete files after a commit.
+                assert!(equality_delete_files(&tables[0]).await < 3, "step {step}");
+            }
+        }
+        assert!(
+            equality_delete_files(&tables[1]).await >= 30,
+            "the plain table keeps every delete file"
+        );
+        // Every merge is a replace snapshot whose rows are its parent's.
+        let md = tables[0].metadata();
+        let merges: Vec<_> = md
+            .snapshots()
+            .iter()
+            .filter(|s| s.summary.operation == Operation::Replace)
+            .collect();
+        assert!(merges.len() >= 5, "{} merges", merges.len());
+        for s in merges {
+            let parent = s.parent_snapshot_id.unwrap();
+            assert_eq!(
+                live_at(&tables[0], s.snapshot_id).await,
+                live_at(&tables[0], parent).await,
+                "merge {} changed rows",
+                s.snapshot_id
+            );
+        }
+        if let Some(py) = python() {
+            let t = &tables[0];
+            let batches = t.scan().to_arrow().await.unwrap();
+            let schema = Arc::new(iceberg_schema_to_arrow(t.metadata().current_schema()).unwrap());
+            let ipc = dir.join(format!("merged-{partitioned}.arrows"));
+            write_ipc(&ipc, &schema, &batches);
+            // pyiceberg 0.12 refuses equality deletes; DuckDB reads them.
+            let (ok, report) = interop(
+                &py,
+                &[
+                    "compare",
+                    "--metadata",
+                    t.metadata_location(),
+                    "--expected",
+                    &ipc.display().to_string(),
+                    "--no-pyiceberg",
+                ],
+            );
+            assert!(ok, "{report}");
+            assert_eq!(
+                report["duckdb_equal"], true,
+                "partitioned {partitioned}: {report}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A merge planned before another upsert lands commits after it: the later upsert's deletes
+/// (a higher sequence number than the merged files) still replace the merged rows.
+#[tokio::test]
+async fn a_delta_merge_rebased_over_a_later_upsert_keeps_the_later_rows() {
+    let catalog = MemoryCatalog::new(FileIO::memory(), "memory://wh");
+    let ident = TableIdent::new(["db"], "race");
+    let mut t = catalog
+        .create_table(
+            &ident,
+            TableCreation::new(keyed_schema())
+                .with_property("floe.upsert.merge-deltas.min-delete-files", "0"),
+        )
+        .await
+        .unwrap();
+    t = t
+        .fast_append()
+        .add_batches(&[rows(&[1, 2, 3], "base")])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    for (i, keys) in [[1, 4], [2, 4], [1, 5]].iter().enumerate() {
+        t = t
+            .upsert()
+            .add_batches(&[rows(keys, &format!("u{i}"))])
+            .await
+            .unwrap()
+            .commit(&catalog)
+            .await
+            .unwrap();
+    }
+    let plan = t.rewrite_data_files().merge_deltas(3).plan().await.unwrap();
+    assert_eq!(
+        plan.rewritten_paths().len(),
+        3,
+        "the three upserts' data files"
+    );
+    // Another writer upserts keys the merge rewrites, then the merge commits.
+    let later = t
+        .upsert()
+        .add_batches(&[rows(&[4, 1], "late")])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    let report = plan.execute(&catalog).await.unwrap();
+    assert_eq!(report.added_data_files, 1);
+    assert_eq!(report.added_delete_files, 1);
+    assert_eq!(report.removed_delete_files, 3);
+    let t = catalog.load_table(&ident).await.unwrap();
+    assert_eq!(
+        t.metadata().current_snapshot().unwrap().parent_snapshot_id,
+        later.metadata().current_snapshot_id()
+    );
+    let want: Vec<(i64, String)> = [
+        (1, "late-1"),
+        (2, "u1-2"),
+        (3, "base-3"),
+        (4, "late-4"),
+        (5, "u2-5"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_string()))
+    .collect();
+    assert_eq!(live(&t).await, want);
+    // The later upsert's delete file and the merged one remain; the three merged are gone.
+    assert_eq!(equality_delete_files(&t).await, 2);
 }
