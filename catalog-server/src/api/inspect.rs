@@ -5,8 +5,9 @@
 //! and for `changes` `from-snapshot-id` / `to-snapshot-id`), calls the service and answers
 //! `{"rows": [...], "next-page-token": ...}` as JSON, or the same rows as CSV for
 //! `Accept: text/csv` or as an Arrow IPC stream for
-//! `Accept: application/vnd.apache.arrow.stream` ([`super::inspect_arrow`]); in those two
-//! forms the next page's token travels in the `next-page-token` response header.
+//! `Accept: application/vnd.apache.arrow.stream` ([`super::inspect_arrow`]). Every form also
+//! carries the next page's token in the `next-page-token` response header, so a client can
+//! ask for the next page while it still reads this one.
 
 use axum::Router;
 use axum::extract::State;
@@ -158,7 +159,7 @@ async fn inspect(
         Format::Arrow => {
             let body = ipc_stream(&page)
                 .map_err(|e| ApiError::internal(format!("cannot write an Arrow stream: {e}")))?;
-            Ok(with_token(body, ARROW_STREAM, &page))
+            Ok(with_token(body, ARROW_STREAM, &page.next_page_token))
         }
     }
 }
@@ -167,11 +168,12 @@ async fn inspect(
 fn json_response(page: InspectPage) -> ApiResult<Response> {
     let rows = match page.rows {
         InspectRows::Values(rows) => {
-            return Ok(axum::Json(json!({
+            let body = serde_json::to_vec(&json!({
                 "rows": rows,
                 "next-page-token": page.next_page_token,
             }))
-            .into_response());
+            .map_err(|e| ApiError::internal(format!("cannot write JSON rows: {e}")))?;
+            return Ok(with_token(body, "application/json", &page.next_page_token));
         }
         InspectRows::Columns(batch) => batch,
     };
@@ -182,13 +184,7 @@ fn json_response(page: InspectPage) -> ApiResult<Response> {
     body.extend_from_slice(b",\"rows\":");
     json_rows(page.kind, &rows, &mut body).map_err(|e| fail(e.to_string()))?;
     body.push(b'}');
-    let mut resp = (StatusCode::OK, body).into_response();
-    // As `axum::Json` answers.
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(resp)
+    Ok(with_token(body, "application/json", &page.next_page_token))
 }
 
 /// A cell: strings as they are, null empty, nested values as JSON text.
@@ -220,7 +216,11 @@ fn column_cell(a: &ArrayRef, row: usize) -> Cow<'_, [u8]> {
 
 fn csv_response(page: &InspectPage) -> ApiResult<Response> {
     let body = csv_body(page)?;
-    Ok(with_token(body, "text/csv; charset=utf-8", page))
+    Ok(with_token(
+        body,
+        "text/csv; charset=utf-8",
+        &page.next_page_token,
+    ))
 }
 
 /// The page as CSV: a header line with the kind's columns, then the rows.
@@ -247,12 +247,13 @@ pub(crate) fn csv_body(page: &InspectPage) -> ApiResult<Vec<u8>> {
         .map_err(|e| ApiError::internal(format!("cannot write CSV: {e}")))
 }
 
-/// A 200 with `body` of `content_type`, the next page's token in the `next-page-token` header.
-fn with_token(body: Vec<u8>, content_type: &'static str, page: &InspectPage) -> Response {
+/// A 200 with `body` of `content_type`, the next page's token in the `next-page-token` header
+/// (in every format, so a client can ask for the next page before it has read this one).
+fn with_token(body: Vec<u8>, content_type: &'static str, token: &Option<String>) -> Response {
     let mut resp = (StatusCode::OK, body).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Some(t) = &page.next_page_token
+    if let Some(t) = token
         && let Ok(v) = HeaderValue::from_str(t)
     {
         resp.headers_mut().insert("next-page-token", v);

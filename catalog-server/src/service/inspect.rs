@@ -704,7 +704,8 @@ async fn read_bytes(io: &FileIO, m: &ManifestFile) -> ApiResult<bytes::Bytes> {
         .map_err(|e| ApiError::internal(format!("cannot read manifest {}: {e}", m.manifest_path)))
 }
 
-/// Decode a whole manifest off the async threads and reduce it with `f`.
+/// Decode a whole manifest off the async threads, only each file's summary (see
+/// [`ManifestReader::summary_only`]), and reduce it with `f`.
 async fn reduce_manifests<T, F>(
     io: &FileIO,
     md: &Arc<TableMetadata>,
@@ -729,9 +730,11 @@ where
                 let bytes = read_bytes(&io, &m).await?;
                 let ptype = manifest_partition_type(&md, &m).map_err(internal)?;
                 tokio::task::spawn_blocking(move || {
-                    let mut reader = ManifestReader::new(&bytes, &m, &ptype).map_err(|e| {
-                        internal(e.context(format!("manifest {}", m.manifest_path)))
-                    })?;
+                    // The reductions (partitions, health) use only each file's summary.
+                    let mut reader =
+                        ManifestReader::summary_only(&bytes, &m, &ptype).map_err(|e| {
+                            internal(e.context(format!("manifest {}", m.manifest_path)))
+                        })?;
                     f(&m, &mut reader)
                         .map_err(|e| internal(e.context(format!("manifest {}", m.manifest_path))))
                 })
@@ -1378,11 +1381,16 @@ struct PartitionMap {
 
 impl PartitionMap {
     fn slot(&mut self, key: String, make: impl FnOnce() -> PartitionSums) -> &mut PartitionSums {
-        let i = *self.index.entry(key).or_insert_with(|| {
+        let i = self.slot_index(key, make);
+        &mut self.rows[i]
+    }
+
+    /// The index in `rows` of the partition with `key`, added by `make` when new.
+    fn slot_index(&mut self, key: String, make: impl FnOnce() -> PartitionSums) -> usize {
+        *self.index.entry(key).or_insert_with(|| {
             self.rows.push(make());
             self.rows.len() - 1
-        });
-        &mut self.rows[i]
+        })
     }
 }
 
@@ -1398,20 +1406,31 @@ async fn partitions_rows(
         let shared = shared.clone();
         reduce_manifests(io, &md, manifests, move |m, entries| {
             let mut map = PartitionMap::default();
+            // The files of a manifest mostly share a partition: the last one's slot is reused
+            // without building its key again.
+            let mut last: Option<(Vec<Option<Datum>>, usize)> = None;
             for e in entries {
                 let e = e?;
                 if e.status == ManifestStatus::Deleted {
                     continue;
                 }
                 let f = &e.data_file;
-                let values = shared.union_values(m.partition_spec_id, &f.partition);
-                let key = partition_key(&values);
                 let spec_id = m.partition_spec_id;
-                let slot = map.slot(key, || PartitionSums {
-                    spec_id,
-                    values: values.clone(),
-                    ..Default::default()
-                });
+                let i = match &last {
+                    Some((p, i)) if *p == f.partition => *i,
+                    _ => {
+                        let values = shared.union_values(spec_id, &f.partition);
+                        let key = partition_key(&values);
+                        let i = map.slot_index(key, || PartitionSums {
+                            spec_id,
+                            values: values.clone(),
+                            ..Default::default()
+                        });
+                        last = Some((f.partition.clone(), i));
+                        i
+                    }
+                };
+                let slot = &mut map.rows[i];
                 match f.content {
                     DataContentType::Data => {
                         slot.record_count += f.record_count;

@@ -782,7 +782,7 @@ struct DataFilePlan {
 }
 
 impl DataFilePlan {
-    fn compile(rec: &Record, partition_type: &StructType, stats: bool) -> Result<DataFilePlan> {
+    fn compile(rec: &Record, partition_type: &StructType, full: bool) -> Result<DataFilePlan> {
         let r = rec.name.as_str();
         let mut ops = Vec::with_capacity(rec.fields.len());
         let mut seen = Vec::new();
@@ -791,8 +791,14 @@ impl DataFilePlan {
             no_dup(&mut seen, id, r)?;
             let node = || f.node.clone();
             ops.push(match id {
-                // Column statistics skipped unread when the caller does not want them.
-                108 | 109 | 110 | 137 | 125 | 128 if !stats => FileOp::Skip(node()),
+                // A summary keeps content, partition, record count and size: paths, formats,
+                // column statistics and the rest are skipped unread.
+                100 | 101 | 108 | 109 | 110 | 137 | 125 | 128 | 131 | 132 | 135 | 140 | 142
+                | 143 | 144 | 145
+                    if !full =>
+                {
+                    FileOp::Skip(node())
+                }
                 134 => check(Want::Int, f, r).map(|_| FileOp::Content(node()))?,
                 100 => check(Want::Str, f, r).map(|_| FileOp::FilePath(node()))?,
                 101 => check(Want::Str, f, r).map(|_| FileOp::FileFormat(node()))?,
@@ -917,13 +923,13 @@ pub(crate) struct EntryPlan {
 }
 
 impl EntryPlan {
-    /// Compile the writer's `manifest_entry` schema against `partition_type`; without
-    /// `stats`, the data files' column statistics (sizes, counts, bounds) are skipped and read
-    /// as empty.
+    /// Compile the writer's `manifest_entry` schema against `partition_type`; unless `full`,
+    /// only a summary of each data file is read (content, partition, record count, size) and
+    /// the other fields come out empty.
     pub(crate) fn compile(
         writer: &Node,
         partition_type: &StructType,
-        stats: bool,
+        full: bool,
     ) -> Result<EntryPlan> {
         let rec = as_record(writer, "a manifest's schema")?;
         let r = rec.name.as_str();
@@ -941,7 +947,7 @@ impl EntryPlan {
                 2 => {
                     let (null, inner) = Nullability::of(&f.node, "data_file")?;
                     let df = as_record(inner, "data_file (2)")?;
-                    EntryOp::DataFile(null, DataFilePlan::compile(df, partition_type, stats)?)
+                    EntryOp::DataFile(null, DataFilePlan::compile(df, partition_type, full)?)
                 }
                 _ => EntryOp::Skip(node()),
             });

@@ -441,11 +441,12 @@ impl<'a> ManifestReader<'a> {
         Self::open(bytes, partition_type, true)
     }
 
-    /// As [`ManifestReader::new`], but the data files' column statistics (`column_sizes`,
-    /// value, null and NaN counts, bounds) are skipped, not decoded, and come out empty: for
-    /// readers that need only paths, partitions, counts and sizes, several times less work
-    /// per entry.
-    pub fn without_column_stats(
+    /// As [`ManifestReader::new`], but only a summary of each data file is decoded: its
+    /// content, partition, record count and size (and the entry's status, snapshot id and
+    /// sequence numbers). Paths, formats, column statistics and the rest are skipped unread
+    /// and come out empty: for aggregations over a snapshot's files (partitions, health),
+    /// several times less work per entry.
+    pub fn summary_only(
         bytes: &'a [u8],
         manifest: &ManifestFile,
         partition_type: &StructType,
@@ -455,10 +456,10 @@ impl<'a> ManifestReader<'a> {
         Ok(r)
     }
 
-    fn open(bytes: &'a [u8], partition_type: &StructType, stats: bool) -> Result<Self> {
+    fn open(bytes: &'a [u8], partition_type: &StructType, full: bool) -> Result<Self> {
         let (header, node) = header_and_schema(bytes, "manifest")?;
         let metadata = ManifestMetadata::from_header(&header)?;
-        let plan = EntryPlan::compile(&node, partition_type, stats)?;
+        let plan = EntryPlan::compile(&node, partition_type, full)?;
         Ok(Self {
             metadata,
             plan,

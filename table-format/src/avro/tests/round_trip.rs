@@ -524,6 +524,24 @@ fn large_manifests_stream_in_many_blocks() {
         seen += 1;
     }
     assert_eq!(seen, n);
+    // A summary read keeps each file's content, partition, count and size and the entry's
+    // inherited fields; the rest comes out empty.
+    let full = ManifestReader::new(&bytes, &mf, &pt).unwrap();
+    let summary = ManifestReader::summary_only(&bytes, &mf, &pt).unwrap();
+    for (a, b) in full.zip(summary) {
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(
+            (a.status, a.snapshot_id, a.sequence_number),
+            (b.status, b.snapshot_id, b.sequence_number)
+        );
+        let (f, s) = (&a.data_file, &b.data_file);
+        assert_eq!(f.content, s.content);
+        assert_eq!(f.partition, s.partition);
+        assert_eq!(f.record_count, s.record_count);
+        assert_eq!(f.file_size_in_bytes, s.file_size_in_bytes);
+        assert!(!f.file_path.is_empty() && !f.lower_bounds.is_empty());
+        assert!(s.file_path.is_empty() && s.lower_bounds.is_empty() && s.column_sizes.is_empty());
+    }
 }
 
 #[test]
