@@ -297,6 +297,20 @@ fn main() {
             floe_secs * 1000.0 / upserts as f64
         );
 
+        let merges: Vec<_> = t
+            .metadata()
+            .snapshots()
+            .iter()
+            .filter(|s| s.summary.operation == table_format::spec::Operation::Replace)
+            .collect();
+        let whole = merges
+            .iter()
+            .filter(|s| s.summary.get("total-delete-files") == Some("0"))
+            .count();
+        println!(
+            "  {} delta merges during the stream, {whole} of them rewriting the whole table",
+            merges.len()
+        );
         let (data_m, delete_m) = manifest_counts(&t).await;
         if std::env::var("FLOE_BENCH_BREAKDOWN").is_ok() {
             breakdown(&t).await;

@@ -776,6 +776,13 @@ impl EntryFilter {
     /// it without reading the manifest: with no deleted entries and some live ones (the
     /// counts Iceberg's own scan planning trusts to skip manifests), every entry matches, the
     /// first included. `None` when the counts do not tell (missing counts read as 1).
+    /// How many entries of the manifest match, when its manifest-list counts tell (as for
+    /// [`EntryFilter::first_by_counts`]).
+    fn live_count(self, m: &ManifestFile) -> Option<usize> {
+        self.first_by_counts(m)?;
+        usize::try_from(i64::from(m.added_files_count) + i64::from(m.existing_files_count)).ok()
+    }
+
     fn first_by_counts(self, m: &ManifestFile) -> Option<usize> {
         let live = m.deleted_files_count == 0
             && i64::from(m.added_files_count) + i64::from(m.existing_files_count) > 0;
@@ -1111,9 +1118,10 @@ fn arrow_error(e: arrow_schema::ArrowError) -> ApiError {
 }
 
 /// Stream rows from position `start` over the manifests of `snapshots` (in order), `size` of
-/// them, into `rows`; returns the position of the next row when there is one. Manifests are fetched a few
-/// ahead of decoding; once the page is full, reading goes on only until the next matching
-/// entry is found, whose position is the next page's token.
+/// them, into `rows`; returns the position of the next row when there is one. Manifests are
+/// fetched a few ahead of decoding, but only as many as the page needs when the manifest
+/// list's counts tell how many rows each holds; once the page is full, the next page's start
+/// comes from those counts, or from reading on until the next matching entry.
 async fn stream_page<S: RowSink>(
     io: &FileIO,
     view: &TableView,
@@ -1137,53 +1145,132 @@ async fn stream_page<S: RowSink>(
                 "invalid page-token: position past the end of the listing",
             ));
         }
-        let candidates: Vec<(usize, ManifestFile)> = manifests
-            .into_iter()
+        let candidates: Vec<(usize, &ManifestFile)> = manifests
+            .iter()
             .enumerate()
             .skip(first)
             .filter(|(_, m)| filter.manifest(m))
             .collect();
-        let mut reads = futures::stream::iter(candidates)
-            .map(|(mi, m)| async move {
-                let bytes = read_bytes(io, &m).await?;
-                Ok::<_, ApiError>((mi, m, bytes))
-            })
-            .buffered(4);
-        while let Some(next) = reads.next().await {
-            let (mi, m, bytes) = next?;
-            let skip = if si == start.snap && mi == start.manifest {
+        let skip_of = |mi: usize| {
+            if si == start.snap && mi == start.manifest {
                 start.entry
             } else {
                 0
+            }
+        };
+        // The manifests this page needs: up to the one whose counted rows fill it (all of
+        // them when a manifest's count is unknown).
+        let want = size - rows.len();
+        let mut counted = 0usize;
+        let mut needed = candidates.len();
+        for (k, (mi, m)) in candidates.iter().enumerate() {
+            let Some(n) = filter.live_count(m) else {
+                break;
             };
+            counted += n.saturating_sub(skip_of(*mi));
+            if counted >= want {
+                needed = k + 1;
+                break;
+            }
+        }
+        let candidates = &candidates;
+        let mut reads = futures::stream::iter(0..needed)
+            .map(|k| async move {
+                let (mi, m) = candidates[k];
+                let bytes = read_bytes(io, m).await?;
+                Ok::<_, ApiError>((mi, m, bytes))
+            })
+            .buffered(4);
+        let mut done = 0;
+        let mut full_at = None;
+        while let Some(next) = reads.next().await {
+            let (mi, m, bytes) = next?;
+            done += 1;
             let want = size - rows.len();
-            let more = read_chunk(view, snap, &m, &bytes, filter, skip, want, rows)?;
+            let more = read_chunk(view, snap, m, &bytes, filter, skip_of(mi), want, rows)?;
             if rows.len() < size {
                 continue;
             }
-            let at = |manifest, entry| Position {
-                snap: si,
-                manifest,
-                entry,
-            };
             if let Some(ei) = more {
-                return Ok(Some(at(mi, ei)));
+                return Ok(Some(Position {
+                    snap: si,
+                    manifest: mi,
+                    entry: ei,
+                }));
             }
-            // The page is full and this manifest done: find where the next page starts.
-            while let Some(next) = reads.next().await {
-                let (mj, m, bytes) = next?;
-                if let Some(ej) = filter.first_by_counts(&m) {
-                    return Ok(Some(at(mj, ej)));
-                }
-                let more = read_chunk(view, snap, &m, &bytes, filter, 0, 0, &mut NoRows)?;
-                if let Some(ej) = more {
-                    return Ok(Some(at(mj, ej)));
-                }
-            }
-            return next_match(io, view, snapshots, &filter_for, si + 1).await;
+            full_at = Some(done);
+            break;
         }
+        drop(reads);
+        let Some(done) = full_at else {
+            // Not full: the needed manifests were all read; read on through the rest.
+            let mut rest = &candidates[needed..];
+            while let Some(((mi, m), tail)) = rest.split_first() {
+                rest = tail;
+                let bytes = read_bytes(io, m).await?;
+                let want = size - rows.len();
+                let more = read_chunk(view, snap, m, &bytes, filter, skip_of(*mi), want, rows)?;
+                if rows.len() < size {
+                    continue;
+                }
+                if let Some(ei) = more {
+                    return Ok(Some(Position {
+                        snap: si,
+                        manifest: *mi,
+                        entry: ei,
+                    }));
+                }
+                return next_start(io, view, snapshots, &filter_for, si, snap, filter, rest).await;
+            }
+            continue;
+        };
+        // The page is full and this manifest done: find where the next page starts.
+        return next_start(
+            io,
+            view,
+            snapshots,
+            &filter_for,
+            si,
+            snap,
+            filter,
+            &candidates[done..],
+        )
+        .await;
     }
     Ok(None)
+}
+
+/// Where the next page starts: at the first matching entry of `rest` (manifests of snapshot
+/// ordinal `si`, by their counts when those tell, else by reading them), or in a later
+/// snapshot.
+#[allow(clippy::too_many_arguments)]
+async fn next_start(
+    io: &FileIO,
+    view: &TableView,
+    snapshots: &[Snapshot],
+    filter_for: &impl Fn(&Snapshot) -> EntryFilter,
+    si: usize,
+    snap: &Snapshot,
+    filter: EntryFilter,
+    rest: &[(usize, &ManifestFile)],
+) -> ApiResult<Option<Position>> {
+    for (mj, m) in rest {
+        let ej = match filter.first_by_counts(m) {
+            Some(ej) => Some(ej),
+            None => {
+                let bytes = read_bytes(io, m).await?;
+                read_chunk(view, snap, m, &bytes, filter, 0, 0, &mut NoRows)?
+            }
+        };
+        if let Some(ej) = ej {
+            return Ok(Some(Position {
+                snap: si,
+                manifest: *mj,
+                entry: ej,
+            }));
+        }
+    }
+    next_match(io, view, snapshots, filter_for, si + 1).await
 }
 
 /// The position of the first matching entry in the snapshots from ordinal `from` on.

@@ -20,7 +20,8 @@
 //! choosing files by size, each scope (the table, or a partition) with enough equality delete
 //! files gets its data files written since the oldest of them rewritten as one file of live
 //! rows, and those delete files as one file of their keys; older files stay (see
-//! `delta_groups` for why no row changes fate).
+//! `delta_groups` for why no row changes fate). Once what was written since reaches a tenth of
+//! the scope's rows, the whole scope is rewritten instead and its equality deletes dropped.
 //!
 //! Sequence numbers (spec "Sequence Numbers", "Scan Planning"): the new files are ADDED with
 //! the *starting* snapshot's sequence number as their data sequence number (Java's
@@ -184,9 +185,11 @@ enum Ordering {
 #[derive(Debug, Clone, Default)]
 struct FileGroup {
     tasks: Vec<FileScanTask>,
-    /// Equality delete files whose keys a delta merge writes again, as one file (empty for a
-    /// compaction).
+    /// Equality delete files a delta merge removes (empty for a compaction).
     carried: Vec<DeleteFileRef>,
+    /// Whether their keys are written again as one file: false when the group rewrites every
+    /// data file they could reach.
+    carry_keys: bool,
 }
 
 impl FileGroup {
@@ -251,18 +254,22 @@ type DeleteScope = Option<(i32, String)>;
 /// delete reached before; the merged data file, at `S`, is reached by no merged key, and by
 /// every delete committed later.
 ///
+/// Once the rows written since reach a tenth of the scope's ([`FULL_REWRITE_DIVISOR`]), the
+/// whole scope is rewritten instead and its equality deletes dropped (they reach no file that
+/// stays): the merged delta never outgrows a tenth of the table, so neither does a merge's cost.
+///
 /// A scope is left alone when its new files could not be written in it: the table-wide
 /// scope needs an unpartitioned default spec, a partition's needs its spec to be the default
 /// one, with the partition's source columns among the key columns.
 fn delta_groups(
     md: &crate::spec::TableMetadata,
-    tasks: Vec<FileScanTask>,
+    tasks: &[FileScanTask],
     min_delete_files: usize,
 ) -> Vec<FileGroup> {
     let default_spec = md.default_partition_spec();
     let mut scopes: BTreeMap<DeleteScope, Vec<DeleteFileRef>> = BTreeMap::new();
     let mut seen: HashSet<DeleteKey> = HashSet::new();
-    for t in &tasks {
+    for t in tasks {
         for d in &t.deletes {
             if d.file.content != DataContentType::EqualityDeletes
                 || !seen.insert(delete_key(&d.file))
@@ -311,24 +318,37 @@ fn delta_groups(
                 .map(|d| d.sequence_number)
                 .min()
                 .unwrap_or(i64::MAX);
+            let in_scope = |t: &FileScanTask| match &scope {
+                None => true,
+                Some((spec_id, key)) => {
+                    t.spec_id == *spec_id && partition_key(&t.data_file.partition) == *key
+                }
+            };
+            let rows = |t: &FileScanTask| t.data_file.record_count.max(0);
+            let scope_rows: i64 = tasks.iter().filter(|t| in_scope(t)).map(rows).sum();
+            let delta_rows: i64 = tasks
+                .iter()
+                .filter(|t| t.sequence_number >= oldest && in_scope(t))
+                .map(rows)
+                .sum();
+            let full = delta_rows.saturating_mul(FULL_REWRITE_DIVISOR) >= scope_rows;
             let tasks = tasks
                 .iter()
-                .filter(|t| {
-                    t.sequence_number >= oldest
-                        && match &scope {
-                            None => true,
-                            Some((spec_id, key)) => {
-                                t.spec_id == *spec_id
-                                    && partition_key(&t.data_file.partition) == *key
-                            }
-                        }
-                })
+                .filter(|t| in_scope(t) && (full || t.sequence_number >= oldest))
                 .cloned()
                 .collect();
-            FileGroup { tasks, carried }
+            FileGroup {
+                tasks,
+                carried,
+                carry_keys: !full,
+            }
         })
         .collect()
 }
+
+/// A delta merge rewrites its whole scope once the rows written since its oldest equality
+/// delete reach 1/this of the scope's rows.
+const FULL_REWRITE_DIVISOR: i64 = 10;
 
 /// A delete file's identity: its path, and the blob offset for deletion vectors (several
 /// share one Puffin file).
@@ -454,11 +474,31 @@ impl RewriteDataFiles {
             .plan_files()
             .await?;
         if let Some(min_delete_files) = self.merge_deltas {
-            plan.groups = delta_groups(md, tasks, min_delete_files);
+            plan.groups = delta_groups(md, &tasks, min_delete_files);
+            // The merged delete files, and every delete file that reached only rewritten files
+            // (their rows are gone from the new files already).
+            let rewritten: HashSet<&str> = plan
+                .groups
+                .iter()
+                .flat_map(|g| g.tasks.iter().map(|t| t.data_file.file_path.as_str()))
+                .collect();
+            let still_needed: HashSet<DeleteKey> = tasks
+                .iter()
+                .filter(|t| !rewritten.contains(t.data_file.file_path.as_str()))
+                .flat_map(|t| t.deletes.iter().map(|d| delete_key(&d.file)))
+                .collect();
+            let exclusive: Vec<DeleteKey> = plan
+                .groups
+                .iter()
+                .flat_map(|g| &g.tasks)
+                .flat_map(|t| t.deletes.iter().map(|d| delete_key(&d.file)))
+                .filter(|k| !still_needed.contains(k))
+                .collect();
             plan.removed_deletes = plan
                 .groups
                 .iter()
                 .flat_map(|g| g.carried.iter().map(|d| delete_key(&d.file)))
+                .chain(exclusive)
                 .collect();
             return Ok(plan);
         }
@@ -636,7 +676,7 @@ impl RewritePlan {
             r.added_data_files +=
                 output_file_count(live, g.rows(), g.bytes(), self.target_file_size_bytes);
             r.added_bytes += scaled(g.bytes(), live, g.rows());
-            r.added_delete_files += usize::from(!g.carried.is_empty());
+            r.added_delete_files += usize::from(g.carry_keys && !g.carried.is_empty());
         }
         r
     }
@@ -702,7 +742,7 @@ impl RewritePlan {
         let mut out = self
             .rewrite_rows(g, &schema, &reader, &arrow_schema)
             .await?;
-        if !g.carried.is_empty() {
+        if g.carry_keys && !g.carried.is_empty() {
             match self.carry_keys(g, &schema, &reader).await {
                 Ok(files) => out.extend(files),
                 Err(e) => {

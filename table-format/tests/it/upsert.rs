@@ -337,7 +337,9 @@ async fn merged_upsert_deltas_change_no_row_and_real_clients_agree() {
             c
         };
         let name = |n: &str| TableIdent::new(["db"], format!("{n}_{partitioned}"));
-        let base: Vec<i64> = (0..50).collect();
+        // Big enough that the first merges carry keys and later ones, once the rows written
+        // since reach a tenth of the table, rewrite it whole.
+        let base: Vec<i64> = (0..600).collect();
         let mut tables = Vec::new();
         for (n, merge_after) in [("merged", "3"), ("plain", "0")] {
             let t = catalog
@@ -367,7 +369,7 @@ async fn merged_upsert_deltas_change_no_row_and_real_clients_agree() {
             if step % 9 == 8 {
                 // A merge-on-read delete of two keys: position deletes, maybe against the
                 // files a merge wrote or is about to rewrite.
-                let (a, b) = (next(70), next(70));
+                let (a, b) = (next(700), next(700));
                 let filter = Reference::new("id")
                     .equal_to(Datum::Long(a))
                     .or(Reference::new("id").equal_to(Datum::Long(b)));
@@ -381,7 +383,7 @@ async fn merged_upsert_deltas_change_no_row_and_real_clients_agree() {
                 model.remove(&a);
                 model.remove(&b);
             } else {
-                let keys: Vec<i64> = (0..6).map(|_| next(70)).collect();
+                let keys: Vec<i64> = (0..6).map(|_| next(700)).collect();
                 for t in tables.iter_mut() {
                     *t = t
                         .upsert()
@@ -416,6 +418,26 @@ async fn merged_upsert_deltas_change_no_row_and_real_clients_agree() {
             .filter(|s| s.summary.operation == Operation::Replace)
             .collect();
         assert!(merges.len() >= 5, "{} merges", merges.len());
+        if !partitioned {
+            // Both kinds: merges that write the keys again, and whole-table rewrites that
+            // leave no delete file.
+            let carried = merges
+                .iter()
+                .filter(|s| {
+                    s.summary
+                        .get("added-delete-files")
+                        .is_some_and(|n| n != "0")
+                })
+                .count();
+            let whole = merges
+                .iter()
+                .filter(|s| s.summary.get("total-delete-files") == Some("0"))
+                .count();
+            assert!(
+                carried >= 2 && whole >= 1,
+                "{carried} carried, {whole} whole"
+            );
+        }
         for s in merges {
             let parent = s.parent_snapshot_id.unwrap();
             assert_eq!(
@@ -467,9 +489,11 @@ async fn a_delta_merge_rebased_over_a_later_upsert_keeps_the_later_rows() {
         )
         .await
         .unwrap();
+    // A base large enough that the merge carries the keys (rather than rewrite everything).
+    let base: Vec<i64> = (1..=100).collect();
     t = t
         .fast_append()
-        .add_batches(&[rows(&[1, 2, 3], "base")])
+        .add_batches(&[rows(&base, "base")])
         .await
         .unwrap()
         .commit(&catalog)
@@ -509,16 +533,12 @@ async fn a_delta_merge_rebased_over_a_later_upsert_keeps_the_later_rows() {
         t.metadata().current_snapshot().unwrap().parent_snapshot_id,
         later.metadata().current_snapshot_id()
     );
-    let want: Vec<(i64, String)> = [
-        (1, "late-1"),
-        (2, "u1-2"),
-        (3, "base-3"),
-        (4, "late-4"),
-        (5, "u2-5"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k, v.to_string()))
-    .collect();
+    let mut want: std::collections::BTreeMap<i64, String> =
+        base.iter().map(|k| (*k, format!("base-{k}"))).collect();
+    for (k, v) in [(1, "late-1"), (2, "u1-2"), (4, "late-4"), (5, "u2-5")] {
+        want.insert(k, v.to_string());
+    }
+    let want: Vec<(i64, String)> = want.into_iter().collect();
     assert_eq!(live(&t).await, want);
     // The later upsert's delete file and the merged one remain; the three merged are gone.
     assert_eq!(equality_delete_files(&t).await, 2);

@@ -536,7 +536,8 @@ fn large_manifests_stream_in_many_blocks() {
         );
         let (f, s) = (&a.data_file, &b.data_file);
         assert_eq!(f.content, s.content);
-        assert_eq!(f.partition, s.partition);
+        // Debug text, so that a NaN partition value equals itself.
+        assert_eq!(format!("{:?}", f.partition), format!("{:?}", s.partition));
         assert_eq!(f.record_count, s.record_count);
         assert_eq!(f.file_size_in_bytes, s.file_size_in_bytes);
         assert!(!f.file_path.is_empty() && !f.lower_bounds.is_empty());
