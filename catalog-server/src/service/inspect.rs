@@ -948,20 +948,11 @@ impl CatalogService {
                     InspectKind::Entries => EntryFilter::All,
                     _ => EntryFilter::Live,
                 };
-                let mut rows = FileRows::new(&view, entries, size);
-                let next = stream_page(
-                    &io,
-                    &view,
-                    std::slice::from_ref(&s),
-                    |_| filter,
-                    start,
-                    size,
-                    &mut rows,
-                )
-                .await?;
+                let view = Arc::new(view);
+                let (rows, next) = file_page(&io, &view, &s, filter, entries, start, size).await?;
                 Ok(InspectPage {
                     kind: req.kind,
-                    rows: InspectRows::Columns(rows.finish().map_err(arrow_error)?),
+                    rows: InspectRows::Columns(rows),
                     next_page_token: next.map(|p| mk_token(s.snapshot_id, 0, p)),
                 })
             }
@@ -1115,6 +1106,145 @@ impl RowSink for NoRows {
 
 fn arrow_error(e: arrow_schema::ArrowError) -> ApiError {
     ApiError::internal(format!("cannot build the rows' columns: {e}"))
+}
+
+/// Manifests of one page of a file kind decoded at once, each on a blocking thread.
+const PAGE_DECODE_CONCURRENCY: usize = 4;
+
+/// A page of a file kind (`files`, `data-files`, `delete-files`, `entries`) of snapshot `s`,
+/// and where the next one starts. When the manifest list's counts tell which manifests hold
+/// the page's rows (every live kind of a table whose manifests list no deleted entries), those
+/// manifests are decoded in parallel, each into its own columns, which are then joined: a
+/// large page costs about its share of every core. Otherwise the manifests are streamed one
+/// after another ([`stream_page`]).
+async fn file_page(
+    io: &FileIO,
+    view: &Arc<TableView>,
+    s: &Snapshot,
+    filter: EntryFilter,
+    entries: bool,
+    start: Position,
+    size: usize,
+) -> ApiResult<(arrow_array::RecordBatch, Option<Position>)> {
+    if let Some(page) = parallel_file_page(io, view, s, filter, entries, start, size).await? {
+        return Ok(page);
+    }
+    let mut rows = FileRows::new(view, entries, size);
+    let next = stream_page(
+        io,
+        view,
+        std::slice::from_ref(s),
+        |_| filter,
+        start,
+        size,
+        &mut rows,
+    )
+    .await?;
+    Ok((rows.finish().map_err(arrow_error)?, next))
+}
+
+/// [`file_page`] over manifests decoded in parallel; `None` when the counts do not tell the
+/// page's manifests, when the page lies in one manifest (nothing to share out), or when a
+/// manifest holds other entries than its counts say (the streaming path then reads it).
+async fn parallel_file_page(
+    io: &FileIO,
+    view: &Arc<TableView>,
+    s: &Snapshot,
+    filter: EntryFilter,
+    entries: bool,
+    start: Position,
+    size: usize,
+) -> ApiResult<Option<(arrow_array::RecordBatch, Option<Position>)>> {
+    if start.snap != 0 {
+        return Ok(None);
+    }
+    let manifests = load_manifest_list(io, s).await.map_err(internal)?;
+    if start.manifest > manifests.len() {
+        return Ok(None);
+    }
+    let candidates: Vec<(usize, &ManifestFile)> = manifests
+        .iter()
+        .enumerate()
+        .skip(start.manifest)
+        .filter(|(_, m)| filter.manifest(m))
+        .collect();
+    // (index in candidates, entries to skip, entries to take) per manifest of the page.
+    let mut chunks: Vec<(usize, usize, usize)> = Vec::new();
+    let mut remaining = size;
+    for (k, (mi, m)) in candidates.iter().enumerate() {
+        let Some(n) = filter.live_count(m) else {
+            return Ok(None);
+        };
+        let skip = if *mi == start.manifest {
+            start.entry
+        } else {
+            0
+        };
+        let take = n.saturating_sub(skip).min(remaining);
+        if take == 0 {
+            continue;
+        }
+        chunks.push((k, skip, take));
+        remaining -= take;
+        if remaining == 0 {
+            break;
+        }
+    }
+    if chunks.len() < 2 {
+        return Ok(None);
+    }
+    let batches: Vec<Option<arrow_array::RecordBatch>> = futures::stream::iter(chunks.clone())
+        .map(|(k, skip, take)| {
+            let (view, m, snap) = (view.clone(), candidates[k].1.clone(), s.clone());
+            async move {
+                let bytes = read_bytes(io, &m).await?;
+                tokio::task::spawn_blocking(move || {
+                    let mut rows = FileRows::new(&view, entries, take);
+                    read_chunk(&view, &snap, &m, &bytes, filter, skip, take, &mut rows)?;
+                    if rows.len() != take {
+                        return Ok(None);
+                    }
+                    rows.finish().map(Some).map_err(arrow_error)
+                })
+                .await
+                .map_err(|e| ApiError::internal(format!("manifest decoding task failed: {e}")))?
+            }
+        })
+        .buffered(PAGE_DECODE_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let Some(batches) = batches.into_iter().collect::<Option<Vec<_>>>() else {
+        return Ok(None);
+    };
+    let schema = batches[0].schema();
+    let page = arrow_select::concat::concat_batches(&schema, &batches).map_err(arrow_error)?;
+    let next = match chunks.last() {
+        Some(&(k, skip, take)) if remaining == 0 => {
+            let (mi, m) = candidates[k];
+            if filter.live_count(m).is_some_and(|n| skip + take < n) {
+                Some(Position {
+                    snap: 0,
+                    manifest: mi,
+                    entry: skip + take,
+                })
+            } else {
+                next_start(
+                    io,
+                    view,
+                    std::slice::from_ref(s),
+                    &|_: &Snapshot| filter,
+                    0,
+                    s,
+                    filter,
+                    &candidates[k + 1..],
+                )
+                .await?
+            }
+        }
+        // The listing ends within this page.
+        _ => None,
+    };
+    Ok(Some((page, next)))
 }
 
 /// Stream rows from position `start` over the manifests of `snapshots` (in order), `size` of
