@@ -395,9 +395,39 @@ async fn main() {
         )
     };
 
+    let parts = list(&client, &url("partitions"), "application/json", 1000).await;
+    if std::env::var("FLOE_BENCH_ONLY").is_ok_and(|v| v == "partitions") {
+        // Partitions alone, five times (for profiling).
+        println!("floe partitions: {:.1} ms", ms(parts.whole));
+        // CPU time of this process (utime + stime, in clock ticks of 10 ms).
+        let cpu = || -> u64 {
+            let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map(|(_, r)| r.split_whitespace().collect())
+                .unwrap_or_default();
+            fields
+                .get(11)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+                + fields
+                    .get(12)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+        };
+        for _ in 0..4 {
+            let before = cpu();
+            let again = list(&client, &url("partitions"), "application/json", 1000).await;
+            println!(
+                "floe partitions: {:.1} ms, {} ms of CPU",
+                ms(again.whole),
+                (cpu() - before) * 10
+            );
+        }
+        return;
+    }
     let files_json = list(&client, &url("files"), "application/json", page).await;
     let files_arrow = list(&client, &url("files"), ARROW, page).await;
-    let parts = list(&client, &url("partitions"), "application/json", 1000).await;
     // FLOE_BENCH_PARSE=0 leaves the bodies unparsed (to see what the server and the transfer
     // take alone); rows are counted only when parsed.
     if std::env::var("FLOE_BENCH_PARSE").map_or(true, |v| v != "0") {

@@ -57,6 +57,58 @@ impl<'a> Cursor<'a> {
         self.long_slow()
     }
 
+    /// Step over a varint without decoding it: it ends at the first byte without the
+    /// continuation bit, within 10 bytes.
+    #[inline]
+    pub(crate) fn skip_varint(&mut self) -> Result<()> {
+        match self.buf.iter().take(10).position(|b| b & 0x80 == 0) {
+            Some(i) => {
+                self.buf = &self.buf[i + 1..];
+                Ok(())
+            }
+            None if self.buf.len() < 10 => Err(eof("a varint", 1, self.buf.len())),
+            None => Err(bad("invalid Avro varint: more than 10 bytes".into())),
+        }
+    }
+
+    /// Step over `n` varints in a row, eight bytes at a time: each ends at a byte without the
+    /// continuation bit, so the `n`th such byte ends the run.
+    pub(crate) fn skip_varints(&mut self, mut n: usize) -> Result<()> {
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let buf = self.buf;
+        let mut i = 0;
+        while n > 0 {
+            if let Some(word) = buf.get(i..i + 8) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                let mut ends = !u64::from_le_bytes(w) & HIGH;
+                let k = ends.count_ones() as usize;
+                if k < n {
+                    n -= k;
+                    i += 8;
+                    continue;
+                }
+                for _ in 1..n {
+                    ends &= ends - 1;
+                }
+                i += ends.trailing_zeros() as usize / 8 + 1;
+                n = 0;
+            } else {
+                match buf.get(i) {
+                    Some(b) => {
+                        if b & 0x80 == 0 {
+                            n -= 1;
+                        }
+                        i += 1;
+                    }
+                    None => return Err(eof("varints", n, 0)),
+                }
+            }
+        }
+        self.buf = &buf[i..];
+        Ok(())
+    }
+
     fn long_slow(&mut self) -> Result<i64> {
         let mut value: u64 = 0;
         let mut shift = 0u32;
@@ -317,6 +369,47 @@ mod tests {
             assert_eq!(c.long().unwrap(), v);
             assert!(c.is_empty());
         }
+    }
+
+    #[test]
+    fn skipping_varints_lands_where_decoding_them_does() {
+        let values: Vec<i64> = (0..200i64)
+            .map(|i| match i % 5 {
+                0 => i,
+                1 => -i * 1000,
+                2 => i64::MAX - i,
+                3 => i << 20,
+                _ => i64::MIN + i,
+            })
+            .collect();
+        let mut e = Encoder::default();
+        for v in &values {
+            e.long(*v);
+        }
+        e.long(42);
+        for n in 0..values.len() {
+            let mut decoded = Cursor::new(&e.buf);
+            for _ in 0..n {
+                decoded.long().unwrap();
+            }
+            let mut skipped = Cursor::new(&e.buf);
+            skipped.skip_varints(n).unwrap();
+            assert_eq!(skipped.remaining(), decoded.remaining(), "{n} varints");
+            let mut one = Cursor::new(&e.buf);
+            for _ in 0..n {
+                one.skip_varint().unwrap();
+            }
+            assert_eq!(
+                one.remaining(),
+                decoded.remaining(),
+                "{n} varints one by one"
+            );
+        }
+        // Past the end: an error, not a panic.
+        let mut c = Cursor::new(&e.buf);
+        assert!(c.skip_varints(values.len() + 2).is_err());
+        let mut c = Cursor::new(&[0x80, 0x80]);
+        assert!(c.skip_varint().is_err());
     }
 
     #[test]

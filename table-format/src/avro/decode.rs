@@ -196,6 +196,114 @@ pub(crate) fn skip(c: &mut Cursor<'_>, n: &Node) -> Result<()> {
     }
 }
 
+/// A writer type compiled for skipping: records flattened into their fields, so that skipping
+/// a value (an unread column-statistics map, say) is a tight loop over a few ops instead of a
+/// walk of the schema tree per value.
+#[derive(Debug, Clone)]
+enum SkipOp {
+    /// A fixed number of bytes (boolean, float, double, fixed).
+    Bytes(usize),
+    /// A varint (int, long, enum).
+    Varint,
+    /// A length and that many bytes (bytes, string).
+    Sized,
+    /// A branch index, then that branch.
+    Union(Vec<Vec<SkipOp>>),
+    /// Blocks of items (arrays; maps with a key before each item). `min` is an item's least
+    /// size, to refuse counts the remaining bytes cannot hold.
+    Blocks {
+        item: Vec<SkipOp>,
+        map: bool,
+        min: usize,
+    },
+}
+
+/// Compile `n` for [`skip_ops`].
+fn skip_plan(n: &Node, out: &mut Vec<SkipOp>) {
+    match n {
+        Node::Null => {}
+        Node::Boolean => out.push(SkipOp::Bytes(1)),
+        Node::Float => out.push(SkipOp::Bytes(4)),
+        Node::Double => out.push(SkipOp::Bytes(8)),
+        Node::Fixed(len, _) => out.push(SkipOp::Bytes(*len)),
+        Node::Int(_) | Node::Long(_) | Node::Enum(_) => out.push(SkipOp::Varint),
+        Node::Bytes(_) | Node::String(_) => out.push(SkipOp::Sized),
+        Node::Union(b) => out.push(SkipOp::Union(
+            b.iter()
+                .map(|b| {
+                    let mut ops = Vec::new();
+                    skip_plan(b, &mut ops);
+                    ops
+                })
+                .collect(),
+        )),
+        Node::Record(r) => r.fields.iter().for_each(|f| skip_plan(&f.node, out)),
+        Node::Array(item) | Node::Map(item) => {
+            let map = matches!(n, Node::Map(_));
+            let mut ops = Vec::new();
+            skip_plan(item, &mut ops);
+            out.push(SkipOp::Blocks {
+                item: ops,
+                map,
+                min: item.min_size() + usize::from(map),
+            });
+        }
+    }
+}
+
+/// Skip one value compiled by [`skip_plan`].
+fn skip_ops(c: &mut Cursor<'_>, ops: &[SkipOp]) -> Result<()> {
+    for op in ops {
+        match op {
+            SkipOp::Bytes(n) => {
+                c.take(*n)?;
+            }
+            SkipOp::Varint => c.skip_varint()?,
+            SkipOp::Sized => {
+                c.bytes()?;
+            }
+            SkipOp::Union(branches) => {
+                let i = c.branch(branches.len())?;
+                skip_ops(c, &branches[i])?;
+            }
+            SkipOp::Blocks { item, map, min } => loop {
+                let (count, size) = c.block_count_and_size()?;
+                if count == 0 {
+                    break;
+                }
+                if let Some(size) = size {
+                    c.take(size)?;
+                    continue;
+                }
+                let budget =
+                    (c.remaining() / (*min).max(1)).max(if *min == 0 { 1 << 20 } else { 0 });
+                if count > budget as u64 {
+                    return Err(Error::invalid(format!(
+                        "invalid Avro block: {count} items claimed but only {} bytes remain",
+                        c.remaining()
+                    )));
+                }
+                // Items of varints only (the metric maps' key-count pairs) are one run.
+                if !*map && item.iter().all(|op| matches!(op, SkipOp::Varint)) {
+                    let n = usize::try_from(count)
+                        .ok()
+                        .and_then(|c| c.checked_mul(item.len()))
+                        .ok_or_else(|| Error::invalid("invalid Avro block: too many items"))?;
+                    c.skip_varints(n)?;
+                    continue;
+                }
+                for _ in 0..count {
+                    if *map {
+                        c.bytes()?;
+                    }
+                    skip_ops(c, item)?;
+                }
+            },
+        }
+    }
+    Ok(())
+}
+
 /// How a field holding a complex value (record, array, map) may be null: not at all, or as
 /// one branch of a union whose other branch holds the value.
 #[derive(Debug, Clone, Copy)]
@@ -771,7 +879,7 @@ enum FileOp {
     ReferencedDataFile(Node),
     ContentOffset(Node),
     ContentSize(Node),
-    Skip(Node),
+    Skip(Vec<SkipOp>),
 }
 
 /// The plan for the `data_file` record (`r2`).
@@ -790,6 +898,11 @@ impl DataFilePlan {
             let id = field_id(f, r)?;
             no_dup(&mut seen, id, r)?;
             let node = || f.node.clone();
+            let skipped = || {
+                let mut ops = Vec::new();
+                skip_plan(&f.node, &mut ops);
+                FileOp::Skip(ops)
+            };
             ops.push(match id {
                 // A summary keeps content, partition, record count and size: paths, formats,
                 // column statistics and the rest are skipped unread.
@@ -797,7 +910,7 @@ impl DataFilePlan {
                 | 143 | 144 | 145
                     if !full =>
                 {
-                    FileOp::Skip(node())
+                    skipped()
                 }
                 134 => check(Want::Int, f, r).map(|_| FileOp::Content(node()))?,
                 100 => check(Want::Str, f, r).map(|_| FileOp::FilePath(node()))?,
@@ -821,7 +934,7 @@ impl DataFilePlan {
                 145 => check(Want::Long, f, r).map(|_| FileOp::ContentSize(node()))?,
                 // 105 block_size_in_bytes, 106 file_ordinal, 107 sort_columns, 111 distinct
                 // counts (all deprecated), 141 spec_id, and anything unknown.
-                _ => FileOp::Skip(node()),
+                _ => skipped(),
             });
         }
         for (id, what) in [
@@ -898,7 +1011,7 @@ impl DataFilePlan {
                 }
                 FileOp::ContentOffset(n) => df.content_offset = read_long(c, n)?,
                 FileOp::ContentSize(n) => df.content_size_in_bytes = read_long(c, n)?,
-                FileOp::Skip(n) => skip(c, n)?,
+                FileOp::Skip(ops) => skip_ops(c, ops)?,
             }
         }
         df.partition = partition.unwrap_or_else(|| vec![None; self.width]);
