@@ -161,6 +161,12 @@ pub struct RewriteDataFilesOptions {
     /// Leave groups with fewer candidate files alone (default 5).
     #[serde(default)]
     pub min_input_files: Option<usize>,
+    /// Merge deltas instead of compacting by size: in each scope holding at least this many
+    /// equality delete files, what was written since the oldest of them becomes one data file
+    /// and one delete file (what Floe's upserts do on their own; for tables that other engines
+    /// upsert into).
+    #[serde(default)]
+    pub merge_deltas: Option<usize>,
 }
 
 /// `rewrite-manifests` options.
@@ -607,6 +613,20 @@ impl CatalogService {
                     }
                     op = op.min_input_files(n);
                 }
+                if let Some(n) = o.merge_deltas {
+                    if o.strategy.is_some() || o.filter.is_some() || o.min_input_files.is_some() {
+                        return Err(ApiError::bad_request(
+                            "merge-deltas picks its own files: give it without strategy, filter \
+                             or min-input-files",
+                        ));
+                    }
+                    if !(1..=MAX_MIN_INPUT_FILES).contains(&n) {
+                        return Err(ApiError::bad_request(format!(
+                            "merge-deltas must be between 1 and {MAX_MIN_INPUT_FILES}, got {n}"
+                        )));
+                    }
+                    op = op.merge_deltas(n);
+                }
                 let r = op.execute(&catalog).await.map_err(fail)?;
                 Ok(json!({
                     "dry-run": r.dry_run,
@@ -614,6 +634,8 @@ impl CatalogService {
                     "added-data-files": r.added_data_files,
                     "rewritten-bytes": r.rewritten_bytes,
                     "added-bytes": r.added_bytes,
+                    "removed-delete-files": r.removed_delete_files,
+                    "added-delete-files": r.added_delete_files,
                     "snapshot-id": r.snapshot_id,
                 }))
             }

@@ -320,6 +320,131 @@ async fn maintenance_endpoints_compact_expire_and_clean_a_real_table() {
     assert_eq!(audit["events"][0]["target"], "default/maint/events");
 }
 
+/// Rows of the table's current snapshot, as Floe reads them: (id, name), sorted.
+async fn rows_of(t: &Table) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    for b in t.scan().to_arrow().await.unwrap() {
+        let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        let names = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        for i in 0..b.num_rows() {
+            out.push((ids.value(i), names.value(i).to_string()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Upserts committed by a writer that does not merge its deltas (another engine, or Floe
+/// with `floe.upsert.merge-deltas.min-delete-files=0`) leave an equality delete file each;
+/// `rewrite-data-files` with `merge-deltas` folds them into one, and a read sees the same rows.
+#[tokio::test]
+async fn merge_deltas_folds_upserts_written_elsewhere() {
+    let server = TestServer::start().await;
+    let catalog = connect(&server).await;
+    catalog
+        .create_namespace(&["deltas".to_string()], HashMap::new())
+        .await
+        .unwrap();
+    let keyed = Schema::builder()
+        .with_identifier_field_ids([1])
+        .with_fields([
+            NestedField::required(1, "id", PrimitiveType::Long),
+            NestedField::optional(2, "name", PrimitiveType::String),
+        ])
+        .build()
+        .unwrap();
+    let ident = TableIdent::new(["deltas"], "kv");
+    let mut t = catalog
+        .create_table(
+            &ident,
+            TableCreation::new(keyed.clone())
+                .with_property("floe.upsert.merge-deltas.min-delete-files", "0"),
+        )
+        .await
+        .unwrap();
+    let rows = |ids: &[i64], tag: &str| {
+        let arrow = Arc::new(iceberg_schema_to_arrow(&keyed).unwrap());
+        RecordBatch::try_new(
+            arrow,
+            vec![
+                Arc::new(Int64Array::from(ids.to_vec())),
+                Arc::new(StringArray::from_iter_values(
+                    ids.iter().map(|i| format!("{tag}-{i}")),
+                )),
+            ],
+        )
+        .unwrap()
+    };
+    // Large enough that the merge carries the keys rather than rewriting the whole table.
+    let base: Vec<i64> = (0..200).collect();
+    t = t
+        .fast_append()
+        .add_batches(&[rows(&base, "base")])
+        .await
+        .unwrap()
+        .commit(&catalog)
+        .await
+        .unwrap();
+    for i in 0..5i64 {
+        t = t
+            .upsert()
+            .add_batches(&[rows(&[i, 50 + i, 300 + i], &format!("u{i}"))])
+            .await
+            .unwrap()
+            .commit(&catalog)
+            .await
+            .unwrap();
+    }
+    let before = rows_of(&t).await;
+    assert_eq!(before.len(), 205);
+
+    // Not with the options that pick files by size.
+    let (status, body) = post(
+        &action_url(&server, "deltas", "kv", "rewrite-data-files"),
+        &json!({"merge-deltas": 3, "min-input-files": 2}),
+    )
+    .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "BadRequestException",
+    );
+    // Fewer delete files than asked for: nothing to do.
+    let none = run(
+        &server,
+        "deltas",
+        "kv",
+        "rewrite-data-files",
+        json!({"merge-deltas": 6}),
+    )
+    .await;
+    assert_eq!(none["snapshot-id"], Value::Null);
+    assert_eq!(none["rewritten-data-files"], 0);
+
+    let done = run(
+        &server,
+        "deltas",
+        "kv",
+        "rewrite-data-files",
+        json!({"merge-deltas": 5}),
+    )
+    .await;
+    assert_eq!(done["rewritten-data-files"], 5, "{done}");
+    assert_eq!(done["added-data-files"], 1, "{done}");
+    assert_eq!(done["removed-delete-files"], 5, "{done}");
+    assert_eq!(done["added-delete-files"], 1, "{done}");
+    let t = catalog.load_table(&ident).await.unwrap();
+    assert_eq!(
+        done["snapshot-id"].as_i64(),
+        t.metadata().current_snapshot_id()
+    );
+    assert_eq!(rows_of(&t).await, before);
+    let snap = t.metadata().current_snapshot().unwrap();
+    assert_eq!(snap.summary.get("total-delete-files"), Some("1"));
+    assert_eq!(snap.summary.get("total-data-files"), Some("2"));
+}
+
 #[tokio::test]
 async fn maintenance_errors_use_the_error_model() {
     let server = TestServer::start().await;
