@@ -9,8 +9,9 @@
 //! server's warehouse, and the table is registered through the REST API.
 //!
 //! Measured on an in-process server (its own 2-worker runtime, SQLite catalog), by a client
-//! that follows page tokens one page at a time (page size 1,000 unless `FLOE_BENCH_PAGE` says
-//! otherwise; `files` takes up to 10,000, `partitions` up to 1,000):
+//! that follows page tokens (pages of 10,000 files, the largest `files` takes, as a client
+//! after throughput asks for, unless `FLOE_BENCH_PAGE` says otherwise; `partitions` in pages
+//! of 1,000):
 //! - `files` as JSON and as an Arrow IPC stream: time to the first page and to the whole
 //!   result (every page);
 //! - `partitions` as JSON: first page and whole result.
@@ -24,24 +25,29 @@
 //! `serde_json::Value`s, Arrow into record batches); `FLOE_BENCH_PARSE=0` leaves bodies
 //! unparsed, to see what the server and the transfer take alone.
 //!
-//! Measured (2 cores, release, 1,000 x 1,000, pages of 1,000; 2026-11-26):
-//! - pyiceberg `inspect.files()` 66.4 s (70.9 s and 102.5 s in earlier runs),
-//!   `inspect.partitions()` 36.0 s (50.1 s earlier).
-//! - `files`, first page: 6.4 ms JSON, 7.0 ms Arrow (0.01% of pyiceberg's time).
-//! - `files`, whole result in Arrow: 3.14 s received and parsed, 21.1x faster.
-//! - `files`, whole result in JSON (1,384 MB): 3.49 s received unparsed (19x; a run on its
-//!   own), 8.9 s received and parsed into `serde_json::Value`s (7.5x): a client parsing JSON
-//!   into generic values spends about 5 s of CPU on it, on cores the server shares here.
-//! - `partitions`: 0.34 to 0.36 s, one page (the whole aggregate): 0.7% to 1.0% of
-//!   pyiceberg's time, depending on pyiceberg's run. Manifests are read with only each file's
-//!   summary decoded (`ManifestReader::summary_only`); it was 0.53 s with whole entries.
+//! Measured (2 cores, release, 1,000 x 1,000; 2026-11-26, one run unless said):
+//! - pyiceberg `inspect.files()` 85.3 s (66.4 s, 70.9 s and 102.5 s in other runs),
+//!   `inspect.partitions()` 45.5 s (36.0 s and 50.1 s in others).
+//! - `files`, first page of 10,000: 51 ms JSON, 20 ms Arrow (0.06% / 0.02%).
+//! - `files`, whole result in Arrow, pages of 10,000: 2.18 s received and parsed, 39x faster.
+//!   Pages of 1,000: 3.1 to 3.4 s (about 21x); a large page's manifests are decoded in
+//!   parallel, a page of one manifest is not.
+//! - `files`, whole result in JSON (1,384 MB): 2.44 s received unparsed (a run without
+//!   pyiceberg; 29x to 35x against its runs), 8.5 s received and parsed into
+//!   `serde_json::Value`s (10x): a client that parses JSON into generic values spends about
+//!   6 s of CPU on it, on the two cores the server shares here.
+//! - `partitions`: 0.34 s, one page (the whole aggregate): 0.74% of pyiceberg's time (0.30 to
+//!   0.40 s across runs, 0.6% to 1.0% of pyiceberg's). Manifests are read with only each
+//!   file's summary decoded (`ManifestReader::summary_only`, stats skipped eight bytes at a
+//!   time); it was 0.53 s with whole entries.
 //! - Before the file rows were written straight into columns (per-row `serde_json::Value`
 //!   trees) the whole `files` result took 60 s JSON / 21.2 s Arrow.
 //!
 //! Run: `cargo bench -p catalog-server --bench inspect_files`. Knobs: `FLOE_BENCH_MANIFESTS`
 //! (default 1000), `FLOE_BENCH_FILES_PER_MANIFEST` (default 1000), `FLOE_BENCH_SKIP_PY=1`
-//! (leave pyiceberg out), `FLOE_BENCH_PAGE` (the `files` page size, default 1000, at most
-//! 10,000), `FLOE_VENV` (default `~/.cache/floe-venv`).
+//! (leave pyiceberg out), `FLOE_BENCH_PAGE` (the `files` page size, default 10,000, the
+//! most), `FLOE_BENCH_PARSE=0` (bodies unparsed), `FLOE_BENCH_ONLY=partitions` (partitions
+//! alone, five times, with CPU time), `FLOE_VENV` (default `~/.cache/floe-venv`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -358,7 +364,7 @@ async fn main() {
     let manifests = env_num("FLOE_BENCH_MANIFESTS", 1000);
     let files = env_num("FLOE_BENCH_FILES_PER_MANIFEST", 1000);
     let skip_py = std::env::var("FLOE_BENCH_SKIP_PY").is_ok_and(|v| v == "1");
-    let page = env_num("FLOE_BENCH_PAGE", 1000);
+    let page = env_num("FLOE_BENCH_PAGE", 10_000);
     let server = TestServer::start().await;
     let dir = server.data_dir().join("warehouse/bench/files");
     let started = Instant::now();

@@ -23,12 +23,14 @@
 //! The upserts merge their deltas every `floe.upsert.merge-deltas.min-delete-files` (16)
 //! equality delete files; their time includes those merges.
 //!
-//! Measured (2 cores, release, the defaults, one run): Floe 1,000 upserts in 6.25 s (the first
-//! 100 in 0.43 s), pyiceberg's first 100 in 143.9 s: 331x on the prefix, ~230x on the whole
-//! stream (extrapolated). A full read after the stream 0.046 s, 0.049 s with the most deltas
-//! pending, 0.028 s after compaction: 1.67x and 1.77x (target <= 2x). Before delta merges the
-//! stream took 2.57 s but left a read of 0.218 s (8x compacted); before the scan-wide
-//! equality index and the integer-key probe, 0.391 s.
+//! Measured (2 cores, release, the defaults; 2026-11-26, the machine's speed varied by about
+//! a third between runs): Floe 1,000 upserts in 6.3 to 8.4 s (the first 100 in 0.43 to
+//! 0.76 s, 66 delta merges among them), pyiceberg's first 100 in 144 to 157 s: about 200x to
+//! 330x on the prefix, about 190x to 230x on the whole stream (extrapolated). In the last run a
+//! full read after the stream took 0.045 s, 0.044 s with the most deltas pending, 0.028 s
+//! after compaction: 1.61x and 1.58x (target <= 2x; 1.5x to 1.85x across runs). Before delta
+//! merges the stream took 2.57 s but left a read of 0.218 s (8x compacted); before the
+//! scan-wide equality index and the integer-key probe, 0.391 s.
 //!
 //! Run: `cargo bench -p table-format --bench upsert_stream` (sizes through FLOE_BENCH_ROWS,
 //! FLOE_BENCH_UPSERTS, FLOE_BENCH_BATCH, FLOE_BENCH_PY_UPSERTS; 0 skips pyiceberg).

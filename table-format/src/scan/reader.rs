@@ -129,6 +129,17 @@ impl KeySequences {
             if self.ints.is_empty() && self.rows.is_empty() {
                 return Ok(());
             }
+            // The common case, a long id without nulls: a plain loop over the values.
+            if c.null_count() == 0
+                && let Some(longs) = c.as_any().downcast_ref::<Int64Array>()
+            {
+                for (k, v) in keep.iter_mut().zip(longs.values().iter()) {
+                    if deleted(self.ints.get(v)) {
+                        *k = false;
+                    }
+                }
+                return Ok(());
+            }
             let has_nulls = c.null_count() > 0;
             let rows = if has_nulls {
                 Some(row_keys(batch, ids)?)
