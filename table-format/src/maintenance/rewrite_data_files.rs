@@ -47,7 +47,7 @@ use arrow_array::types::{
     Date32Type, Decimal128Type, Float32Type, Float64Type, Int32Type, Int64Type,
     Time64MicrosecondType, TimestampMicrosecondType, TimestampNanosecondType,
 };
-use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
+use arrow_array::{Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, TimeUnit};
 use futures::{StreamExt, TryStreamExt};
 
@@ -67,7 +67,8 @@ use crate::spec::{
 use crate::table::Table;
 use crate::transaction::summary::SummaryBuilder;
 use crate::transaction::{
-    cleanup, new_snapshot_id, now_ms, only_deletions, write_manifest, write_manifest_list,
+    cleanup, new_snapshot_id, now_ms, only_deletions, write_added_manifests, write_manifest,
+    write_manifest_list,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -229,14 +230,7 @@ fn distinct_rows(batch: &RecordBatch) -> Result<RecordBatch> {
     if keep.len() == batch.num_rows() {
         return Ok(batch.clone());
     }
-    let indices = UInt32Array::from(keep);
-    let columns = batch
-        .columns()
-        .iter()
-        .map(|c| arrow_select::take::take(c.as_ref(), &indices, None))
-        .collect::<std::result::Result<Vec<ArrayRef>, _>>()
-        .map_err(fail)?;
-    RecordBatch::try_new(batch.schema(), columns).map_err(fail)
+    arrow_select::take::take_record_batch(batch, &UInt32Array::from(keep)).map_err(fail)
 }
 
 /// The scope an equality delete file applies in: the whole table (None), or one partition
@@ -848,14 +842,7 @@ impl RewritePlan {
                 let mut idx: Vec<u32> = (0..live as u32).collect();
                 idx.sort_by_key(|i| z[*i as usize]);
                 let sorted_z: Vec<u128> = idx.iter().map(|i| z[*i as usize]).collect();
-                let indices = UInt32Array::from(idx);
-                let columns = all
-                    .columns()
-                    .iter()
-                    .map(|c| arrow_select::take::take(c.as_ref(), &indices, None))
-                    .collect::<std::result::Result<Vec<ArrayRef>, _>>()
-                    .map_err(|e| Error::invalid(format!("cannot order rows: {e}")))?;
-                let sorted = RecordBatch::try_new(all.schema(), columns)
+                let sorted = arrow_select::take::take_record_batch(&all, &UInt32Array::from(idx))
                     .map_err(|e| Error::invalid(format!("cannot order rows: {e}")))?;
                 (sorted, z_cuts(&sorted_z, n))
             }
@@ -946,41 +933,15 @@ impl RewritePlan {
         // The added manifests (data, and a delta merge's deletes) are written once: ADDED
         // entries with the starting snapshot's sequence number as data sequence number.
         let data_seq = (md0.format_version() >= FormatVersion::V2).then_some(start.sequence_number);
-        let mut added_manifests: Vec<ManifestFile> = Vec::new();
-        for content in [ManifestContentType::Data, ManifestContentType::Deletes] {
-            let entries: Vec<ManifestEntry> = added
-                .iter()
-                .filter(|f| {
-                    (f.content == DataContentType::Data) == (content == ManifestContentType::Data)
-                })
-                .map(|f| ManifestEntry {
-                    status: ManifestStatus::Added,
-                    snapshot_id: None,
-                    sequence_number: data_seq,
-                    file_sequence_number: None,
-                    data_file: f.clone(),
-                })
-                .collect();
-            if entries.is_empty() {
-                continue;
-            }
-            match write_manifest(
-                &io,
-                md0,
-                md0.default_spec_id(),
-                snapshot_id,
-                content,
-                entries,
-            )
-            .await
-            {
-                Ok(m) => added_manifests.push(m),
-                Err(e) => {
-                    cleanup(&io, added_manifests.iter().map(|m| m.manifest_path.clone())).await;
-                    return Err(e);
-                }
-            }
-        }
+        let added_manifests = write_added_manifests(
+            &io,
+            md0,
+            md0.default_spec_id(),
+            snapshot_id,
+            added,
+            data_seq,
+        )
+        .await?;
         let mut base = self.table.clone();
         let mut attempt = 0u32;
         loop {

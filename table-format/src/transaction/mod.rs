@@ -565,8 +565,9 @@ impl Producer {
                 if let Some(old) = written_added.take() {
                     cleanup(&io, old.into_iter().map(|m| m.manifest_path)).await;
                 }
-                written_added =
-                    Some(write_added_manifests(&io, md, spec_id, snapshot_id, &all_added).await?);
+                written_added = Some(
+                    write_added_manifests(&io, md, spec_id, snapshot_id, &all_added, None).await?,
+                );
                 written_key = Some(key);
             }
             let sequence_number = md.next_sequence_number();
@@ -956,16 +957,19 @@ async fn write_position_deletes(
     Ok(Some(d))
 }
 
-/// Write the manifest(s) for the files a snapshot adds (ADDED entries that inherit snapshot
-/// id and sequence number from the manifest list).
-async fn write_added_manifests(
+/// Write the manifest(s) for the files a snapshot adds: ADDED entries that inherit the
+/// snapshot id, and the sequence number too unless `data_sequence_number` pins it (a rewrite
+/// keeps its starting snapshot's). One manifest per content, data first; on failure the ones
+/// already written are deleted.
+pub(crate) async fn write_added_manifests(
     io: &FileIO,
     md: &TableMetadata,
     spec_id: i32,
     snapshot_id: i64,
     files: &[DataFile],
+    data_sequence_number: Option<i64>,
 ) -> Result<Vec<ManifestFile>> {
-    let mut out = Vec::new();
+    let mut out: Vec<ManifestFile> = Vec::new();
     for content in [ManifestContentType::Data, ManifestContentType::Deletes] {
         let entries: Vec<ManifestEntry> = files
             .iter()
@@ -975,13 +979,20 @@ async fn write_added_manifests(
             .map(|f| ManifestEntry {
                 status: ManifestStatus::Added,
                 snapshot_id: None,
-                sequence_number: None,
+                sequence_number: data_sequence_number,
                 file_sequence_number: None,
                 data_file: f.clone(),
             })
             .collect();
-        if !entries.is_empty() {
-            out.push(write_manifest(io, md, spec_id, snapshot_id, content, entries).await?);
+        if entries.is_empty() {
+            continue;
+        }
+        match write_manifest(io, md, spec_id, snapshot_id, content, entries).await {
+            Ok(m) => out.push(m),
+            Err(e) => {
+                cleanup(io, out.into_iter().map(|m| m.manifest_path)).await;
+                return Err(e);
+            }
         }
     }
     Ok(out)

@@ -105,28 +105,38 @@ async fn upserts_replace_rows_by_key_and_real_clients_agree() {
     assert_eq!(got[7], (7, "v2-last".to_string()));
     assert_eq!(got[14], (14, "v2-14".to_string()));
 
-    if let Some(py) = python() {
-        let batches = t.scan().to_arrow().await.unwrap();
-        let schema = Arc::new(iceberg_schema_to_arrow(t.metadata().current_schema()).unwrap());
-        let ipc = dir.join("floe.arrows");
-        write_ipc(&ipc, &schema, &batches);
-        // pyiceberg 0.12 refuses equality deletes ("does not yet support equality deletes"), so
-        // DuckDB is the real client that checks them.
-        let (ok, report) = interop(
-            &py,
-            &[
-                "compare",
-                "--metadata",
-                t.metadata_location(),
-                "--expected",
-                &ipc.display().to_string(),
-                "--no-pyiceberg",
-            ],
-        );
-        assert!(ok, "{report}");
-        assert_eq!(report["duckdb_equal"], true, "{report}");
-    }
+    assert_duckdb_reads_what_floe_reads(&t, &dir, "floe").await;
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// DuckDB reads the table's current rows as Floe does (when the interop venv is there).
+/// pyiceberg 0.12 refuses equality deletes ("does not yet support equality deletes"), so
+/// DuckDB is the real client that checks them.
+async fn assert_duckdb_reads_what_floe_reads(
+    t: &table_format::table::Table,
+    dir: &std::path::Path,
+    name: &str,
+) {
+    let Some(py) = python() else {
+        return;
+    };
+    let batches = t.scan().to_arrow().await.unwrap();
+    let schema = Arc::new(iceberg_schema_to_arrow(t.metadata().current_schema()).unwrap());
+    let ipc = dir.join(format!("{name}.arrows"));
+    write_ipc(&ipc, &schema, &batches);
+    let (ok, report) = interop(
+        &py,
+        &[
+            "compare",
+            "--metadata",
+            t.metadata_location(),
+            "--expected",
+            &ipc.display().to_string(),
+            "--no-pyiceberg",
+        ],
+    );
+    assert!(ok, "{name}: {report}");
+    assert_eq!(report["duckdb_equal"], true, "{name}: {report}");
 }
 
 #[tokio::test]
@@ -447,30 +457,8 @@ async fn merged_upsert_deltas_change_no_row_and_real_clients_agree() {
                 s.snapshot_id
             );
         }
-        if let Some(py) = python() {
-            let t = &tables[0];
-            let batches = t.scan().to_arrow().await.unwrap();
-            let schema = Arc::new(iceberg_schema_to_arrow(t.metadata().current_schema()).unwrap());
-            let ipc = dir.join(format!("merged-{partitioned}.arrows"));
-            write_ipc(&ipc, &schema, &batches);
-            // pyiceberg 0.12 refuses equality deletes; DuckDB reads them.
-            let (ok, report) = interop(
-                &py,
-                &[
-                    "compare",
-                    "--metadata",
-                    t.metadata_location(),
-                    "--expected",
-                    &ipc.display().to_string(),
-                    "--no-pyiceberg",
-                ],
-            );
-            assert!(ok, "{report}");
-            assert_eq!(
-                report["duckdb_equal"], true,
-                "partitioned {partitioned}: {report}"
-            );
-        }
+        assert_duckdb_reads_what_floe_reads(&tables[0], &dir, &format!("merged-{partitioned}"))
+            .await;
     }
     std::fs::remove_dir_all(&dir).ok();
 }
