@@ -1719,6 +1719,10 @@ async fn partitions_rows(
 }
 
 /// One manifest's share of the health figures.
+/// Delete files from which `health` advises folding them (as many as an upsert stream leaves
+/// before Floe's upserts merge their deltas).
+const DELETE_FILES_ADVICE: i64 = 16;
+
 #[derive(Default)]
 struct HealthSums {
     data_sizes: Vec<i64>,
@@ -1842,6 +1846,13 @@ async fn health_row(
             } else {
                 "their"
             }
+        ));
+    }
+    // Delete files: every read applies them until they are folded away.
+    if delete_files >= DELETE_FILES_ADVICE {
+        recommendations.push(format!(
+            "fold delete files: {delete_files} are applied on every read; run \
+             rewrite-data-files (with merge-deltas when upserts wrote them)"
         ));
     }
     let heads: std::collections::HashSet<i64> = md.refs().values().map(|r| r.snapshot_id).collect();

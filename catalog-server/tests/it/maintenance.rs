@@ -443,6 +443,48 @@ async fn merge_deltas_folds_upserts_written_elsewhere() {
     let snap = t.metadata().current_snapshot().unwrap();
     assert_eq!(snap.summary.get("total-delete-files"), Some("1"));
     assert_eq!(snap.summary.get("total-data-files"), Some("2"));
+
+    // Sixteen delete files: the health table advises folding them; after the merge (here a
+    // rewrite of the whole table, so many rows were written since) it no longer does.
+    let advice = || async {
+        let url = format!(
+            "{}/management/v1/warehouses/default/namespaces/deltas/tables/kv/health",
+            server.url()
+        );
+        let (status, body) = get(&url).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["rows"][0]["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with("fold delete files"))
+    };
+    assert!(!advice().await);
+    let mut t = t;
+    for i in 0..15i64 {
+        t = t
+            .upsert()
+            .add_batches(&[rows(&[10 + i, 400 + i], &format!("w{i}"))])
+            .await
+            .unwrap()
+            .commit(&catalog)
+            .await
+            .unwrap();
+    }
+    assert!(advice().await);
+    let before = rows_of(&t).await;
+    let done = run(
+        &server,
+        "deltas",
+        "kv",
+        "rewrite-data-files",
+        json!({"merge-deltas": 16}),
+    )
+    .await;
+    assert_eq!(done["removed-delete-files"], 16, "{done}");
+    let t = catalog.load_table(&ident).await.unwrap();
+    assert_eq!(rows_of(&t).await, before);
+    assert!(!advice().await);
 }
 
 #[tokio::test]
