@@ -7,7 +7,6 @@
 //! Moving `main` adds a `snapshot-log` entry (the metadata builder does); other refs do not.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::catalog::Catalog;
 use crate::spec::{
@@ -316,14 +315,7 @@ impl ManageSnapshots {
     /// Commit the changed refs, retrying per `commit.retry.*` against the reloaded table
     /// (the changes are validated again there) when another commit got in first.
     pub async fn commit(self, catalog: &dyn Catalog) -> Result<Table> {
-        let props = self.table.metadata().table_properties()?;
-        let retries = props.commit_retry_num_retries;
-        let mut wait = Duration::from_millis(props.commit_retry_min_wait_ms.max(1));
-        let max_wait = Duration::from_millis(props.commit_retry_max_wait_ms.max(1));
-        let mut base = self.table.clone();
-        let mut attempt = 0u32;
-        loop {
-            let md = base.metadata();
+        super::commit_with_retries(&self.table, catalog, |md| {
             let refs = self.apply(md)?;
             let mut requirements = vec![TableRequirement::AssertTableUuid {
                 uuid: md.table_uuid(),
@@ -356,22 +348,11 @@ impl ManageSnapshots {
                 });
             }
             if removals.is_empty() && sets.is_empty() {
-                return Ok(base);
+                return Ok(None);
             }
             removals.extend(sets);
-            match catalog
-                .commit_table(base.ident(), requirements, removals)
-                .await
-            {
-                Ok(t) => return Ok(t),
-                Err(e) if e.is_retryable() && attempt < retries => {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(max_wait);
-                    attempt += 1;
-                    base = catalog.load_table(base.ident()).await?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+            Ok(Some((requirements, removals)))
+        })
+        .await
     }
 }

@@ -831,6 +831,42 @@ async fn merge_on_commit(
     Ok(paths)
 }
 
+/// Commit a metadata-only change through `catalog`, retrying per `commit.retry.*`: `plan`
+/// makes the requirements and updates against the current metadata (`None`: nothing to
+/// change, the table is returned as is), and is asked again against the reloaded table after
+/// a retryable conflict, with exponential backoff. The schema, spec, sort-order and ref
+/// builders commit through it.
+pub(crate) async fn commit_with_retries(
+    table: &Table,
+    catalog: &dyn Catalog,
+    plan: impl Fn(&TableMetadata) -> Result<Option<(Vec<TableRequirement>, Vec<TableUpdate>)>>,
+) -> Result<Table> {
+    let props = table.metadata().table_properties()?;
+    let retries = props.commit_retry_num_retries;
+    let mut wait = Duration::from_millis(props.commit_retry_min_wait_ms.max(1));
+    let max_wait = Duration::from_millis(props.commit_retry_max_wait_ms.max(1));
+    let mut base = table.clone();
+    let mut attempt = 0u32;
+    loop {
+        let Some((requirements, updates)) = plan(base.metadata())? else {
+            return Ok(base);
+        };
+        match catalog
+            .commit_table(base.ident(), requirements, updates)
+            .await
+        {
+            Ok(t) => return Ok(t),
+            Err(e) if e.is_retryable() && attempt < retries => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(max_wait);
+                attempt += 1;
+                base = catalog.load_table(base.ident()).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Whether a manifest records only deletions of an earlier snapshot (no added or existing
 /// files): the snapshot after the one that wrote it leaves it out, as Java's writers do, so
 /// such manifests do not pile up in the lists of a table with frequent rewrites.

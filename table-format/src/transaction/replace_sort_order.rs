@@ -6,8 +6,6 @@
 //! order its id: an order equal to an existing one reuses that id, no fields is order 0 (spec
 //! "Sorting"). Writers sort new data files by the default order and record its id.
 
-use std::time::Duration;
-
 use crate::catalog::Catalog;
 use crate::spec::{
     NullOrder, SortDirection, SortField, SortOrder, SourceId, TableMetadata, TableRequirement,
@@ -126,16 +124,9 @@ impl ReplaceSortOrder {
     /// Commit the order as the default, retrying per `commit.retry.*` against the reloaded
     /// table (the columns are resolved again there) when another commit got in first.
     pub async fn commit(self, catalog: &dyn Catalog) -> Result<Table> {
-        let props = self.table.metadata().table_properties()?;
-        let retries = props.commit_retry_num_retries;
-        let mut wait = Duration::from_millis(props.commit_retry_min_wait_ms.max(1));
-        let max_wait = Duration::from_millis(props.commit_retry_max_wait_ms.max(1));
-        let mut base = self.table.clone();
-        let mut attempt = 0u32;
-        loop {
-            let md = base.metadata();
+        super::commit_with_retries(&self.table, catalog, |md| {
             let Some(sort_order) = self.apply(md)? else {
-                return Ok(base);
+                return Ok(None);
             };
             let requirements = vec![
                 TableRequirement::AssertTableUuid {
@@ -152,19 +143,8 @@ impl ReplaceSortOrder {
                 TableUpdate::AddSortOrder { sort_order },
                 TableUpdate::SetDefaultSortOrder { sort_order_id: -1 },
             ];
-            match catalog
-                .commit_table(base.ident(), requirements, updates)
-                .await
-            {
-                Ok(t) => return Ok(t),
-                Err(e) if e.is_retryable() && attempt < retries => {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(max_wait);
-                    attempt += 1;
-                    base = catalog.load_table(base.ident()).await?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+            Ok(Some((requirements, updates)))
+        })
+        .await
     }
 }

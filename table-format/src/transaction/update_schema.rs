@@ -8,7 +8,6 @@
 //! conflict the same changes are applied again to the reloaded current schema.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Duration;
 
 use crate::catalog::Catalog;
 use crate::spec::{
@@ -209,17 +208,10 @@ impl UpdateSchema {
     /// Commit through `catalog`, retrying conflicts per `commit.retry.*` by applying the same
     /// changes to the reloaded current schema. Without any change, returns the table as is.
     pub async fn commit(self, catalog: &dyn Catalog) -> Result<Table> {
-        let props = self.table.metadata().table_properties()?;
-        let retries = props.commit_retry_num_retries;
-        let mut wait = Duration::from_millis(props.commit_retry_min_wait_ms.max(1));
-        let max_wait = Duration::from_millis(props.commit_retry_max_wait_ms.max(1));
-        let mut base = self.table.clone();
-        let mut attempt = 0u32;
-        loop {
-            let md = base.metadata();
+        super::commit_with_retries(&self.table, catalog, |md| {
             let (schema, last_column_id) = apply_changes(md, &self.changes)?;
             if schema.same_structure(md.current_schema()) && last_column_id == md.last_column_id() {
-                return Ok(base);
+                return Ok(None);
             }
             let requirements = vec![
                 TableRequirement::AssertTableUuid {
@@ -236,20 +228,9 @@ impl UpdateSchema {
                 },
                 TableUpdate::SetCurrentSchema { schema_id: -1 },
             ];
-            match catalog
-                .commit_table(base.ident(), requirements, updates)
-                .await
-            {
-                Ok(t) => return Ok(t),
-                Err(e) if e.is_retryable() && attempt < retries => {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(max_wait);
-                    attempt += 1;
-                    base = catalog.load_table(base.ident()).await?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+            Ok(Some((requirements, updates)))
+        })
+        .await
     }
 }
 

@@ -10,8 +10,6 @@
 //! `<col>_bucket_<n>`, `<col>_trunc_<w>`, `<col>_year`, `<col>_month`, `<col>_day`,
 //! `<col>_hour`, `<col>_null` (void).
 
-use std::time::Duration;
-
 use crate::catalog::Catalog;
 use crate::spec::{
     FormatVersion, SourceId, TableMetadata, TableRequirement, TableUpdate, Transform,
@@ -238,16 +236,9 @@ impl UpdateSpec {
     /// Commit the new spec as the default, retrying per `commit.retry.*` against the
     /// reloaded table when another commit got in first.
     pub async fn commit(self, catalog: &dyn Catalog) -> Result<Table> {
-        let props = self.table.metadata().table_properties()?;
-        let retries = props.commit_retry_num_retries;
-        let mut wait = Duration::from_millis(props.commit_retry_min_wait_ms.max(1));
-        let max_wait = Duration::from_millis(props.commit_retry_max_wait_ms.max(1));
-        let mut base = self.table.clone();
-        let mut attempt = 0u32;
-        loop {
-            let md = base.metadata();
+        super::commit_with_retries(&self.table, catalog, |md| {
             let Some(spec) = self.apply(md)? else {
-                return Ok(base);
+                return Ok(None);
             };
             let requirements = vec![
                 TableRequirement::AssertTableUuid {
@@ -264,19 +255,8 @@ impl UpdateSpec {
                 TableUpdate::AddSpec { spec },
                 TableUpdate::SetDefaultSpec { spec_id: -1 },
             ];
-            match catalog
-                .commit_table(base.ident(), requirements, updates)
-                .await
-            {
-                Ok(t) => return Ok(t),
-                Err(e) if e.is_retryable() && attempt < retries => {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(max_wait);
-                    attempt += 1;
-                    base = catalog.load_table(base.ident()).await?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+            Ok(Some((requirements, updates)))
+        })
+        .await
     }
 }
