@@ -1021,6 +1021,7 @@ impl CatalogService {
                     &io,
                     &view,
                     &line,
+                    None,
                     |s| EntryFilter::ChangedBy(s.snapshot_id),
                     start,
                     size,
@@ -1126,7 +1127,16 @@ async fn file_page(
     start: Position,
     size: usize,
 ) -> ApiResult<(arrow_array::RecordBatch, Option<Position>)> {
-    if let Some(page) = parallel_file_page(io, view, s, filter, entries, start, size).await? {
+    // The manifest list is read once, for both paths (a token past the first snapshot is
+    // refused by the streaming one).
+    let manifests = match start.snap {
+        0 => Some(load_manifest_list(io, s).await.map_err(internal)?),
+        _ => None,
+    };
+    if let Some(list) = &manifests
+        && let Some(page) =
+            parallel_file_page(io, view, s, list, filter, entries, start, size).await?
+    {
         return Ok(page);
     }
     let mut rows = FileRows::new(view, entries, size);
@@ -1134,6 +1144,7 @@ async fn file_page(
         io,
         view,
         std::slice::from_ref(s),
+        manifests,
         |_| filter,
         start,
         size,
@@ -1146,20 +1157,18 @@ async fn file_page(
 /// [`file_page`] over manifests decoded in parallel; `None` when the counts do not tell the
 /// page's manifests, when the page lies in one manifest (nothing to share out), or when a
 /// manifest holds other entries than its counts say (the streaming path then reads it).
+#[allow(clippy::too_many_arguments)]
 async fn parallel_file_page(
     io: &FileIO,
     view: &Arc<TableView>,
     s: &Snapshot,
+    manifests: &[ManifestFile],
     filter: EntryFilter,
     entries: bool,
     start: Position,
     size: usize,
 ) -> ApiResult<Option<(arrow_array::RecordBatch, Option<Position>)>> {
-    if start.snap != 0 {
-        return Ok(None);
-    }
-    let manifests = load_manifest_list(io, s).await.map_err(internal)?;
-    if start.manifest > manifests.len() {
+    if start.snap != 0 || start.manifest > manifests.len() {
         return Ok(None);
     }
     let candidates: Vec<(usize, &ManifestFile)> = manifests
@@ -1251,11 +1260,14 @@ async fn parallel_file_page(
 /// them, into `rows`; returns the position of the next row when there is one. Manifests are
 /// fetched a few ahead of decoding, but only as many as the page needs when the manifest
 /// list's counts tell how many rows each holds; once the page is full, the next page's start
-/// comes from those counts, or from reading on until the next matching entry.
+/// comes from those counts, or from reading on until the next matching entry. `first_list`
+/// is the manifest list of the starting snapshot when the caller has read it already.
+#[allow(clippy::too_many_arguments)]
 async fn stream_page<S: RowSink>(
     io: &FileIO,
     view: &TableView,
     snapshots: &[Snapshot],
+    mut first_list: Option<Vec<ManifestFile>>,
     filter_for: impl Fn(&Snapshot) -> EntryFilter,
     start: Position,
     size: usize,
@@ -1268,7 +1280,10 @@ async fn stream_page<S: RowSink>(
     }
     for (si, snap) in snapshots.iter().enumerate().skip(start.snap) {
         let filter = filter_for(snap);
-        let manifests = load_manifest_list(io, snap).await.map_err(internal)?;
+        let manifests = match first_list.take() {
+            Some(list) if si == start.snap => list,
+            _ => load_manifest_list(io, snap).await.map_err(internal)?,
+        };
         let first = if si == start.snap { start.manifest } else { 0 };
         if first > manifests.len() {
             return Err(ApiError::bad_request(
